@@ -1,0 +1,117 @@
+import Foundation
+import TensorCore
+
+/// The safetensors format (the toolkit's native weight format; see Formats/FORMATS.md).
+public enum SafeTensors {
+    /// Largest JSON header accepted, as the reference implementation.
+    public static let maxHeaderBytes = 100_000_000
+
+    static let dtypeNames: [DType: String] = [.f32: "F32", .f16: "F16", .bf16: "BF16", .f64: "F64", .i64: "I64",
+                                              .i32: "I32", .i16: "I16", .i8: "I8", .u8: "U8", .bool: "BOOL"]
+
+    /// Reads every tensor and the `__metadata__` map. The file is memory-mapped; tensors are slices of it.
+    public static func read(_ url: URL) throws -> (tensors: StateDict, metadata: [String: String]) {
+        let file = url.path
+        let data: Data
+        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
+            throw FormatError(file: file, "cannot read: \(error.localizedDescription)")
+        }
+        return try parse(data, file: file)
+    }
+
+    /// Parses safetensors bytes (`file` names the source in errors).
+    public static func parse(_ data: Data, file: String) throws -> (tensors: StateDict, metadata: [String: String]) {
+        guard data.count >= 8 else { throw FormatError(file: file, "not safetensors: \(data.count) bytes, shorter than the 8-byte header length") }
+        let n = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard n <= UInt64(maxHeaderBytes) else { throw FormatError(file: file, "header length \(n) exceeds the \(maxHeaderBytes)-byte limit") }
+        guard n <= UInt64(data.count - 8) else { throw FormatError(file: file, "header length \(n) is longer than the file (\(data.count) bytes)") }
+        let headerBytes = data.subdata(in: (data.startIndex + 8)..<(data.startIndex + 8 + Int(n)))
+        guard headerBytes.first == UInt8(ascii: "{") else { throw FormatError(file: file, "header does not start with '{'") }
+        guard let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any] else {
+            throw FormatError(file: file, "header is not a JSON object")
+        }
+        let dataStart = 8 + Int(n), dataSize = data.count - dataStart
+        var metadata: [String: String] = [:]
+        var spans: [(name: String, begin: Int, end: Int, dtype: DType, shape: [Int])] = []
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let m = value as? [String: Any] else { throw FormatError(file: file, "__metadata__ is not an object") }
+                for (k, v) in m {
+                    guard let s = v as? String else { throw FormatError(file: file, "__metadata__[\(k)] is not a string") }
+                    metadata[k] = s
+                }
+                continue
+            }
+            guard let info = value as? [String: Any], let dt = info["dtype"] as? String,
+                  let shapeAny = info["shape"] as? [Any], let offs = info["data_offsets"] as? [Any], offs.count == 2 else {
+                throw FormatError(file: file, "tensor '\(name)': entry needs dtype, shape and two data_offsets")
+            }
+            guard let dtype = dtypeNames.first(where: { $0.value == dt })?.key else {
+                throw FormatError(file: file, "tensor '\(name)': unsupported dtype \(dt)")
+            }
+            let shape = try shapeAny.map { v -> Int in
+                guard let i = (v as? NSNumber)?.intValue, i >= 0, i < 1 << 40 else { throw FormatError(file: file, "tensor '\(name)': bad shape \(shapeAny)") }
+                return i
+            }
+            let (elements, overflow) = shape.reduce((1, false)) { acc, d in
+                let r = acc.0.multipliedReportingOverflow(by: d); return (r.partialValue, acc.1 || r.overflow)
+            }
+            guard let b = (offs[0] as? NSNumber)?.intValue, let e = (offs[1] as? NSNumber)?.intValue,
+                  b >= 0, e >= b, e <= dataSize else {
+                throw FormatError(file: file, "tensor '\(name)': data_offsets \(offs) outside the data section of \(dataSize) bytes")
+            }
+            guard !overflow, elements * dtype.byteSize == e - b else {
+                throw FormatError(file: file, "tensor '\(name)': \(dt) \(shape) needs \(elements * dtype.byteSize) bytes, offsets give \(e - b)")
+            }
+            spans.append((name, b, e, dtype, shape))
+        }
+        // Offsets must tile the data section: sorted, no overlap, no hole.
+        spans.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
+        var cursor = 0
+        for s in spans {
+            if s.begin < cursor { throw FormatError(file: file, "tensor '\(s.name)' overlaps the previous tensor (offset \(s.begin) < \(cursor))") }
+            if s.begin > cursor { throw FormatError(file: file, "hole of \(s.begin - cursor) bytes before tensor '\(s.name)'") }
+            cursor = s.end
+        }
+        if cursor != dataSize { throw FormatError(file: file, "data section has \(dataSize) bytes, tensors cover \(cursor)") }
+        // Keep the file's order (by offset), as other readers do.
+        var dict = StateDict()
+        for s in spans {
+            let slice = data.subdata(in: (data.startIndex + dataStart + s.begin)..<(data.startIndex + dataStart + s.end))
+            dict[s.name] = StoredTensor(dtype: s.dtype, shape: s.shape, bytes: slice)
+        }
+        return (dict, metadata)
+    }
+
+    /// Serialises tensors contiguously (the reference rejects holes), widest dtype first and otherwise in
+    /// the dictionary's order, after a header padded with spaces so the data section starts on a 64-byte
+    /// boundary: every tensor is then aligned for its dtype and can be mapped without a copy.
+    public static func serialize(_ dict: StateDict, metadata: [String: String] = [:]) throws -> Data {
+        var offset = 0
+        var parts: [String] = []
+        if !metadata.isEmpty {
+            let m = try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
+            parts.append("\"__metadata__\":" + String(decoding: m, as: UTF8.self))
+        }
+        let ordered = dict.entries.enumerated().sorted {
+            ($1.element.tensor.dtype.byteSize, $0.offset) < ($0.element.tensor.dtype.byteSize, $1.offset)
+        }.map(\.element)
+        for (name, t) in ordered {
+            let nameJSON = String(decoding: try JSONSerialization.data(withJSONObject: [name], options: []), as: UTF8.self).dropFirst().dropLast()
+            parts.append("\(nameJSON):{\"dtype\":\"\(dtypeNames[t.dtype]!)\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + t.bytes.count)]}")
+            offset += t.bytes.count
+        }
+        var header = Array(("{" + parts.joined(separator: ",") + "}").utf8)
+        while (8 + header.count) % 64 != 0 { header.append(UInt8(ascii: " ")) }
+        var out = Data(capacity: 8 + header.count + offset)
+        withUnsafeBytes(of: UInt64(header.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(contentsOf: header)
+        for (_, t) in ordered { out.append(t.bytes) }
+        return out
+    }
+
+    /// Writes tensors atomically (temporary file + rename).
+    public static func write(_ dict: StateDict, metadata: [String: String] = [:], to url: URL) throws {
+        try AtomicFile.write(try serialize(dict, metadata: metadata), to: url)
+    }
+}

@@ -1,0 +1,101 @@
+/// Differentiable products, normalisations and convolutions.
+extension Variable {
+    /// `torch.matmul` with optional transposes of the last two axes (see `Tensor.matmul`).
+    public static func matmul(_ a: Variable, _ b: Variable, transposeA: Bool = false, transposeB: Bool = false) -> Variable {
+        let y = Tensor.matmul(a.value, b.value, transposeA: transposeA, transposeB: transposeB)
+        let sharedB = b.value.rank == 2 && a.value.rank > 2
+        return Variable(y, inputs: [a, b]) { g in
+            // y = A' B' with A' = op(A), B' = op(B): dA' = g B'ᵀ, dB' = A'ᵀ g; transposes become GEMM flags.
+            var da: Tensor? = nil, db: Tensor? = nil
+            if a.requiresGrad {
+                if !transposeA {
+                    da = Tensor.matmul(g, b.value, transposeB: !transposeB)
+                } else if sharedB {
+                    da = Tensor.matmul(g, b.value, transposeB: !transposeB).transposedLast2()
+                } else {
+                    da = Tensor.matmul(b.value, g, transposeA: transposeB, transposeB: true)
+                }
+            }
+            if b.requiresGrad {
+                var d = transposeB ? Tensor.matmul(g, a.value, transposeA: true, transposeB: transposeA)
+                                   : Tensor.matmul(a.value, g, transposeA: !transposeA)
+                if sharedB { d = d.sum(axes: Array(0..<(d.rank - 2))) }  // B was shared across the batch
+                db = d
+            }
+            return [da, db]
+        }
+    }
+
+    /// `F.linear(x, weight, bias)`.
+    public static func linear(_ x: Variable, weight: Variable, bias: Variable?) -> Variable {
+        let y = Tensor.linear(x.value, weight: weight.value, bias: bias?.value)
+        let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+        return Variable(y, inputs: inputs) { g in
+            let g2 = g.reshaped([-1, weight.shape[0]])
+            let dx = x.requiresGrad ? Tensor.matmul(g, weight.value) : nil
+            let dw = weight.requiresGrad ? Tensor.matmul(g2, x.value.reshaped([-1, weight.shape[1]]), transposeA: true) : nil
+            let db = (bias?.requiresGrad ?? false) ? g2.sum(axes: [0]) : nil
+            return [dx, dw, db]
+        }
+    }
+
+    /// Normalisation along the middle axis of (outer, n, inner), then optional per-channel affine.
+    private func normalize(outer: Int, n: Int, inner: Int, eps: Float) -> Variable {
+        let res = value.normalized(outer: outer, n: n, inner: inner, eps: eps)
+        return Variable(res.normalized, inputs: [self]) { g in
+            [Tensor.normalizedBackward(res, grad: g, outer: outer, n: n, inner: inner)]
+        }
+    }
+
+    /// `F.layer_norm` over the last axis.
+    public func layerNorm(weight: Variable?, bias: Variable?, eps: Float = 1e-5) -> Variable {
+        let n = shape.last ?? 1
+        var y = normalize(outer: value.count / Swift.max(n, 1), n: n, inner: 1, eps: eps)
+        if let w = weight { y = y * w }
+        if let b = bias { y = y + b }
+        return y
+    }
+
+    /// SAM's `LayerNorm2d` over the channel axis of N x C x H x W.
+    public func layerNorm2d(weight: Variable, bias: Variable, eps: Float = 1e-6) -> Variable {
+        precondition(shape.count == 4, "layerNorm2d expects N x C x H x W, got \(shape)")
+        let c = shape[1]
+        let y = normalize(outer: shape[0], n: c, inner: shape[2] * shape[3], eps: eps)
+        return y * weight.reshaped([c, 1, 1]) + bias.reshaped([c, 1, 1])
+    }
+
+    /// `F.instance_norm` without running statistics.
+    public func instanceNorm(weight: Variable? = nil, bias: Variable? = nil, eps: Float = 1e-5) -> Variable {
+        precondition(shape.count >= 3, "instanceNorm expects N x C x spatial..., got \(shape)")
+        let c = shape[1]
+        var y = normalize(outer: shape[0] * c, n: Array(shape[2...]).product, inner: 1, eps: eps)
+        let bshape = [c] + [Int](repeating: 1, count: shape.count - 2)
+        if let w = weight { y = y * w.reshaped(bshape) }
+        if let b = bias { y = y + b.reshaped(bshape) }
+        return y
+    }
+
+    /// `F.conv2d(x, weight, bias, stride, padding, groups=groups)`.
+    public static func conv2d(_ x: Variable, weight: Variable, bias: Variable?, stride: (Int, Int) = (1, 1),
+                              padding: (Int, Int) = (0, 0), groups: Int = 1) -> Variable {
+        let y = Tensor.conv2d(x.value, weight: weight.value, bias: bias?.value, stride: stride, padding: padding, groups: groups)
+        let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+        return Variable(y, inputs: inputs) { g in
+            let r = Tensor.conv2dBackward(x.value, weight: weight.value, grad: g, stride: stride, padding: padding,
+                                          groups: groups, needInput: x.requiresGrad, needWeight: weight.requiresGrad)
+            let db = (bias?.requiresGrad ?? false) ? g.sum(axes: [0, 2, 3]) : nil
+            return [r.input, r.weight, db]
+        }
+    }
+
+    /// `F.conv_transpose2d` with kernel == stride (SAM's upscaling).
+    public static func convTranspose2d(_ x: Variable, weight: Variable, bias: Variable?) -> Variable {
+        let y = Tensor.convTranspose2d(x.value, weight: weight.value, bias: bias?.value)
+        let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+        return Variable(y, inputs: inputs) { g in
+            let r = Tensor.convTranspose2dBackward(x.value, weight: weight.value, grad: g)
+            let db = (bias?.requiresGrad ?? false) ? g.sum(axes: [0, 2, 3]) : nil
+            return [r.input, r.weight, db]
+        }
+    }
+}

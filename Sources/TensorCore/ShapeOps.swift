@@ -1,0 +1,135 @@
+/// Layout operations: permute, concat, split, narrow, zero padding, SAM's window partition.
+extension Tensor {
+    /// `x.permute(order).contiguous()`.
+    public func permuted(_ order: [Int]) -> Tensor {
+        precondition(order.sorted() == Array(0..<rank), "permute: \(order) is not a permutation of the axes of \(shape)")
+        if order == Array(0..<rank) { return self }
+        let newShape = order.map { shape[$0] }
+        let src = strides
+        let srcStrides = order.map { src[$0] }
+        var out = Tensor.zeros(newShape)
+        let inner = newShape.last ?? 1, innerStride = srcStrides.last ?? 1
+        let outer = Array(newShape.dropLast())
+        data.withUnsafeBufferPointer { px in
+            out.data.withUnsafeMutableBufferPointer { po in
+                let X = px.baseAddress!, O = po.baseAddress!
+                Parallel.forRanges(outer.product, costPerItem: inner) { r in
+                    for row in r {
+                        var rem = row, off = 0
+                        for d in stride(from: outer.count - 1, through: 0, by: -1) {
+                            let idx = rem % outer[d]; rem /= outer[d]; off += idx * srcStrides[d]
+                        }
+                        let o = O + row * inner
+                        for j in 0..<inner { o[j] = X[off + j * innerStride] }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Swaps the last two axes.
+    public func transposedLast2() -> Tensor {
+        var order = Array(0..<rank); order.swapAt(rank - 1, rank - 2)
+        return permuted(order)
+    }
+
+    /// `torch.cat(tensors, dim=axis)`.
+    public static func concat(_ parts: [Tensor], axis: Int) -> Tensor {
+        precondition(!parts.isEmpty, "concat: no tensors")
+        let a = parts[0].axis(axis)
+        for p in parts {
+            precondition(p.rank == parts[0].rank && p.shape.enumerated().allSatisfy { $0.offset == a || $0.element == parts[0].shape[$0.offset] },
+                         "concat along \(axis): shapes \(parts.map(\.shape)) differ outside that axis")
+        }
+        var shape = parts[0].shape
+        shape[a] = parts.map { $0.shape[a] }.reduce(0, +)
+        let outer = Array(shape[..<a]).product, inner = Array(shape[(a + 1)...]).product
+        var out = [Float](); out.reserveCapacity(shape.product)
+        for o in 0..<outer {
+            for p in parts {
+                let len = p.shape[a] * inner
+                out.append(contentsOf: p.data[(o * len)..<((o + 1) * len)])
+            }
+        }
+        return Tensor(shape: shape, data: out)
+    }
+
+    /// `x.narrow(axis, start, length).contiguous()`.
+    public func narrow(axis: Int, start: Int, length: Int) -> Tensor {
+        let a = self.axis(axis)
+        precondition(start >= 0 && length >= 0 && start + length <= shape[a],
+                     "narrow: [\(start), \(start + length)) out of range for axis \(axis) of \(shape)")
+        var s = shape; s[a] = length
+        let outer = Array(shape[..<a]).product, inner = Array(shape[(a + 1)...]).product
+        var out = [Float](); out.reserveCapacity(s.product)
+        for o in 0..<outer {
+            let base = (o * shape[a] + start) * inner
+            out.append(contentsOf: data[base..<(base + length * inner)])
+        }
+        return Tensor(shape: s, data: out)
+    }
+
+    /// `torch.split(x, sizes, dim=axis)`.
+    public func split(sizes: [Int], axis: Int) -> [Tensor] {
+        let a = self.axis(axis)
+        precondition(sizes.reduce(0, +) == shape[a], "split: sizes \(sizes) do not add up to axis \(axis) of \(shape)")
+        var start = 0
+        return sizes.map { n in defer { start += n }; return narrow(axis: a, start: start, length: n) }
+    }
+
+    /// Zero padding of every axis by (before, after) amounts (`F.pad` with constant 0).
+    /// Negative amounts crop, so `padded(p)` is undone by `padded(p.map { (-$0.0, -$0.1) })`.
+    public func padded(_ amounts: [(Int, Int)]) -> Tensor {
+        precondition(amounts.count == rank, "pad: \(amounts.count) (before, after) pairs for shape \(shape)")
+        let newShape = zip(shape, amounts).map { $0 + $1.0 + $1.1 }
+        precondition(newShape.allSatisfy { $0 >= 0 }, "pad: \(amounts) crops shape \(shape) below zero")
+        var out = Tensor.zeros(newShape)
+        if count == 0 || out.count == 0 { return out }
+        let inner = shape[rank - 1], (lb, _) = amounts[rank - 1]
+        let outerIn = Array(shape.dropLast())
+        let outStrides = out.strides
+        // Copy each innermost row of the input that lands inside the output.
+        let j0 = Swift.max(0, -lb), j1 = Swift.min(inner, newShape[rank - 1] - lb)
+        data.withUnsafeBufferPointer { px in
+            out.data.withUnsafeMutableBufferPointer { po in
+                rows: for row in 0..<outerIn.product {
+                    var rem = row, off = 0
+                    for d in stride(from: outerIn.count - 1, through: 0, by: -1) {
+                        let idx = rem % outerIn[d] + amounts[d].0; rem /= outerIn[d]
+                        if idx < 0 || idx >= newShape[d] { continue rows }
+                        off += idx * outStrides[d]
+                    }
+                    if j0 < j1 {
+                        for j in j0..<j1 { po[off + j + lb] = px[row * inner + j] }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// SAM's `window_partition`: (B, H, W, C) zero-padded to multiples of `window`, split into
+    /// (B * nH * nW, window, window, C). Returns the padded (Hp, Wp).
+    public func windowPartition(_ window: Int) -> (windows: Tensor, paddedHW: (Int, Int)) {
+        precondition(rank == 4, "windowPartition expects B x H x W x C, got \(shape)")
+        let (b, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
+        let ph = (window - h % window) % window, pw = (window - w % window) % window
+        let x = (ph > 0 || pw > 0) ? padded([(0, 0), (0, ph), (0, pw), (0, 0)]) : self
+        let hp = h + ph, wp = w + pw
+        let windows = x.reshaped([b, hp / window, window, wp / window, window, c])
+            .permuted([0, 1, 3, 2, 4, 5]).reshaped([-1, window, window, c])
+        return (windows, (hp, wp))
+    }
+
+    /// SAM's `window_unpartition`: inverse of `windowPartition`, cropped back to (H, W).
+    public static func windowUnpartition(_ windows: Tensor, window: Int, paddedHW: (Int, Int), hw: (Int, Int)) -> Tensor {
+        let (hp, wp) = paddedHW
+        let c = windows.shape[3]
+        let b = windows.shape[0] / ((hp / window) * (wp / window))
+        let x = windows.reshaped([b, hp / window, wp / window, window, window, c])
+            .permuted([0, 1, 3, 2, 4, 5]).reshaped([b, hp, wp, c])
+        if hp == hw.0 && wp == hw.1 { return x }
+        return x.padded([(0, 0), (0, hw.0 - hp), (0, hw.1 - wp), (0, 0)])
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct SSMSAMCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ssmsam",
+        abstract: "Segment Anything (SAM) and SSM-SAM on the CPU: convert, run, meta-train, publish, verify.",
+        version: ToolkitVersion.string,
+        subcommands: [DoctorCommand.self])
+}
