@@ -19,8 +19,10 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
 
+        .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
+
         // Float32 tensors, CPU kernels on OpenBLAS, reverse-mode autodiff, optimisers.
-        .target(name: "TensorCore", dependencies: ["CBLAS"],
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CSystem"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
         // Checkpoint and array formats: safetensors, .npy, .pth, ONNX; StateDict.
@@ -31,6 +33,9 @@ let package = Package(
             "TensorCore", "Formats",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+
+        // Benchmarks (bench/README.md): never part of `swift test`.
+        .executableTarget(name: "gemm-bench", dependencies: ["TensorCore"], path: "bench/gemm"),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Formats"],
                     exclude: ["Fixtures"]),

@@ -49,13 +49,21 @@ extension Tensor {
 
     /// `torch.nn.functional.linear(x, weight, bias)`: x (..., in) @ weightᵀ (out, in) + bias (out).
     public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+        var out = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [weight.rank == 2 ? weight.shape[0] : 0])
+        linear(x, weight: weight, bias: bias, into: &out)
+        return out
+    }
+
+    /// `linear` writing into `out`, whose storage is reused when it already has the right size
+    /// (so a forward pass can keep one buffer per layer shape instead of allocating per call).
+    public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, into out: inout Tensor) {
         precondition(weight.rank == 2 && x.rank >= 1 && x.shape.last == weight.shape[1],
                      "linear: input \(x.shape) does not match weight \(weight.shape) (expected (..., \(weight.rank == 2 ? weight.shape[1] : -1)))")
         if let b = bias {
             precondition(b.shape == [weight.shape[0]], "linear: bias \(b.shape) does not match weight \(weight.shape)")
         }
         let rows = x.count / weight.shape[1], outF = weight.shape[0], inF = weight.shape[1]
-        var out = Tensor.zeros(Array(x.shape.dropLast()) + [outF])
+        out.reset(shape: Array(x.shape.dropLast()) + [outF])
         out.data.withUnsafeMutableBufferPointer { pc in
             if let b = bias {
                 // Start from the bias and let GEMM accumulate onto it (beta = 1).
@@ -71,6 +79,5 @@ extension Tensor {
                 }
             }
         }
-        return out
     }
 }

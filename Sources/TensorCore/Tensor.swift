@@ -14,6 +14,7 @@ public struct Tensor: Equatable, Sendable {
         precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
         precondition(shape.product == data.count,
                      "Tensor: shape \(shape) needs \(shape.product) elements, got \(data.count)")
+        Memory.keepLargeAllocations
         self.shape = shape
         self.data = data
     }
@@ -25,6 +26,21 @@ public struct Tensor: Equatable, Sendable {
 
     /// A scalar (rank 0) tensor.
     public init(scalar: Float) { self.init(shape: [], data: [scalar]) }
+
+    /// A tensor whose elements are not initialised: for outputs a kernel overwrites completely
+    /// (skips the zero fill of large buffers).
+    public init(uninitializedShape shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
+        Memory.keepLargeAllocations
+        self.shape = shape
+        self.data = [Float](unsafeUninitializedCapacity: shape.product) { _, n in n = shape.product }
+    }
+
+    /// Gives the tensor a new shape, reusing its storage when the element count is unchanged and
+    /// leaving the elements unspecified otherwise (for kernels that overwrite their output).
+    public mutating func reset(shape newShape: [Int]) {
+        if newShape.product != data.count { self = Tensor(uninitializedShape: newShape) } else { shape = newShape }
+    }
 
     /// All zeros.
     public static func zeros(_ shape: [Int]) -> Tensor { Tensor(shape: shape, repeating: 0) }
