@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "Formats", targets: ["Formats"]),
+        .library(name: "SAM", targets: ["SAM"]),
         .executable(name: "ssmsam", targets: ["ssmsam"]),
     ],
     dependencies: [
@@ -28,9 +29,12 @@ let package = Package(
         // Checkpoint and array formats: safetensors, .npy, .pth, ONNX; StateDict.
         .target(name: "Formats", dependencies: ["TensorCore"]),
 
+        // The Segment Anything Model: image encoders, prompt encoder, mask decoder, pre/post-processing.
+        .target(name: "SAM", dependencies: ["TensorCore", "Formats"]),
+
         // The command-line tool: thin commands over the libraries.
         .executableTarget(name: "ssmsam", dependencies: [
-            "TensorCore", "Formats",
+            "TensorCore", "Formats", "SAM",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -39,6 +43,7 @@ let package = Package(
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Formats"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "SAMTests", dependencies: ["SAM", "TensorCore", "Formats"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,79 @@
+import Formats
+
+/// The architecture of a SAM model: everything needed to build it, saved as JSON next to native weights.
+public struct SAMConfig: Codable, Equatable, Sendable {
+    /// ViT image encoder (`ImageEncoderViT`).
+    public struct Encoder: Codable, Equatable, Sendable {
+        public var imageSize = 1024, patchSize = 16, embedDim = 768, depth = 12, heads = 12
+        public var mlpDim = 3072, windowSize = 14, globalAttentionBlocks = [2, 5, 8, 11], outChannels = 256
+        public init() {}
+        /// Tokens per side (image size / patch size).
+        public var gridSize: Int { imageSize / patchSize }
+    }
+    /// Prompt encoder and mask decoder.
+    public struct Decoder: Codable, Equatable, Sendable {
+        public var promptDim = 256, maskInChannels = 16, transformerDepth = 2, heads = 8, mlpDim = 2048
+        public var attentionDownsample = 2, multimaskOutputs = 3, iouHeadDepth = 3, iouHeadHidden = 256
+        public init() {}
+    }
+    public var preset: String?
+    public var encoder = Encoder()
+    public var decoder = Decoder()
+    public init() {}
+
+    /// vit_b / vit_l / vit_h as `segment_anything.build_sam` makes them.
+    public static func preset(_ name: String) -> SAMConfig? {
+        var c = SAMConfig()
+        c.preset = name
+        switch name {
+        case "vit_b": (c.encoder.embedDim, c.encoder.depth, c.encoder.heads, c.encoder.globalAttentionBlocks) = (768, 12, 12, [2, 5, 8, 11])
+        case "vit_l": (c.encoder.embedDim, c.encoder.depth, c.encoder.heads, c.encoder.globalAttentionBlocks) = (1024, 24, 16, [5, 11, 17, 23])
+        case "vit_h": (c.encoder.embedDim, c.encoder.depth, c.encoder.heads, c.encoder.globalAttentionBlocks) = (1280, 32, 16, [7, 15, 23, 31])
+        default: return nil
+        }
+        c.encoder.mlpDim = 4 * c.encoder.embedDim
+        return c
+    }
+
+    /// Infers the architecture from a SAM state dict's shapes. Decoder heads cannot be seen in shapes:
+    /// they are taken from `decoderHeads` (SAM's 8 by default).
+    public static func detect(from dict: StateDict, file: String, decoderHeads: Int = 8) throws -> SAMConfig {
+        func shape(_ name: String) throws -> [Int] {
+            guard let s = dict[name]?.shape else {
+                throw FormatError(file: file, "not a SAM checkpoint: no tensor '\(name)' (found \(dict.count) tensors, e.g. \(dict.names.prefix(3).joined(separator: ", ")))")
+            }
+            return s
+        }
+        var c = SAMConfig()
+        let patch = try shape("image_encoder.patch_embed.proj.weight"), pos = try shape("image_encoder.pos_embed")
+        c.encoder.embedDim = patch[0]
+        c.encoder.patchSize = patch[2]
+        c.encoder.imageSize = pos[1] * patch[2]
+        c.encoder.depth = (0...).prefix { dict["image_encoder.blocks.\($0).norm1.weight"] != nil }.count
+        let headDim = try shape("image_encoder.blocks.0.attn.rel_pos_h")[1]
+        c.encoder.heads = c.encoder.embedDim / headDim
+        c.encoder.mlpDim = try shape("image_encoder.blocks.0.mlp.lin1.weight")[0]
+        c.encoder.outChannels = try shape("image_encoder.neck.0.weight")[0]
+        let grid = pos[1]
+        var windows: [Int] = [], global: [Int] = []
+        for i in 0..<c.encoder.depth {
+            let len = try shape("image_encoder.blocks.\(i).attn.rel_pos_h")[0]
+            if len == 2 * grid - 1 { global.append(i) } else { windows.append((len + 1) / 2) }
+        }
+        c.encoder.globalAttentionBlocks = global
+        c.encoder.windowSize = windows.first ?? grid
+        c.decoder.promptDim = try shape("prompt_encoder.point_embeddings.0.weight")[1]
+        c.decoder.maskInChannels = try shape("prompt_encoder.mask_downscaling.3.weight")[0]
+        c.decoder.transformerDepth = (0...).prefix { dict["mask_decoder.transformer.layers.\($0).norm1.weight"] != nil }.count
+        c.decoder.mlpDim = try shape("mask_decoder.transformer.layers.0.mlp.lin1.weight")[0]
+        c.decoder.attentionDownsample = c.decoder.promptDim / (try shape("mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight")[0])
+        c.decoder.multimaskOutputs = (try shape("mask_decoder.mask_tokens.weight"))[0] - 1
+        c.decoder.iouHeadDepth = (0...).prefix { dict["mask_decoder.iou_prediction_head.layers.\($0).weight"] != nil }.count
+        c.decoder.iouHeadHidden = try shape("mask_decoder.iou_prediction_head.layers.0.weight")[0]
+        c.decoder.heads = decoderHeads
+        for name in ["vit_b", "vit_l", "vit_h"] {
+            if var p = preset(name) { p.preset = nil; var me = c; me.preset = nil; if p == me { c.preset = name } }
+        }
+        return c
+    }
+}
