@@ -149,7 +149,14 @@ def main():
     t = torch.as_tensor(resized).permute(2, 0, 1)[None].float()
     model_input = sam.preprocess(t)
     coords = ResizeLongestSide(CONFIG["image_size"]).apply_coords(np.array([[[10.0, 20.0], [99.0, 74.0]]]), (75, 100))
+    # A larger image, so that the resize shrinks it (Pillow widens its filter: antialiasing).
+    big = (rng.random((150, 203, 3)) * 255).astype(np.uint8)
+    big[40:90, 50:160] = [10, 220, 60]
+    tb = ResizeLongestSide.get_preprocess_shape(150, 203, CONFIG["image_size"])
+    big_resized = np.array(Image.fromarray(big).resize((tb[1], tb[0]), Image.BILINEAR))
+    big_input = sam.preprocess(torch.as_tensor(big_resized).permute(2, 0, 1)[None].float())
     save_file({"image": torch.as_tensor(image), "resized": torch.as_tensor(resized), "model_input": model_input,
+               "image_down": torch.as_tensor(big), "model_input_down": big_input,
                "coords_original": torch.tensor([[10.0, 20.0], [99.0, 74.0]]),
                "coords_resized": torch.as_tensor(coords[0], dtype=torch.float32)},
               os.path.join(OUT, "preprocess.safetensors"), metadata={"target": json.dumps(target)})

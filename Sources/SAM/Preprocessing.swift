@@ -1,0 +1,40 @@
+import TensorCore
+
+/// SAM's input pipeline (`ResizeLongestSide` + `Sam.preprocess`) and the matching coordinate transform.
+public struct SAMPreprocessing: Sendable {
+    /// Side of the square model input (1024 for the official models).
+    public let modelSize: Int
+    public static let pixelMean: [Float] = [123.675, 116.28, 103.53]
+    public static let pixelStd: [Float] = [58.395, 57.12, 57.375]
+
+    public init(modelSize: Int) { self.modelSize = modelSize }
+
+    /// `get_preprocess_shape`: (height, width) after scaling the longest side to `modelSize`, rounded half up.
+    public func resizedSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        let scale = Double(modelSize) / Double(max(height, width))
+        return (Int(Double(height) * scale + 0.5), Int(Double(width) * scale + 0.5))
+    }
+
+    /// An 8-bit RGB image (height x width x 3, row-major) to the model input (1, 3, S, S): Pillow bilinear
+    /// resize, normalisation on the 0-255 scale, zero padding right and bottom. Also returns the resized size.
+    public func modelInput(rgb: [UInt8], width: Int, height: Int) -> (input: Tensor, resized: (height: Int, width: Int)) {
+        precondition(rgb.count == width * height * 3, "modelInput: \(rgb.count) bytes for a \(width) x \(height) RGB image")
+        let size = resizedSize(height: height, width: width)
+        let pixels = PillowResize.resize(rgb, width: width, height: height, channels: 3, newWidth: size.width, newHeight: size.height)
+        var input = Tensor.zeros([1, 3, modelSize, modelSize])
+        for c in 0..<3 {
+            let mean = Self.pixelMean[c], std = Self.pixelStd[c]
+            for y in 0..<size.height { for x in 0..<size.width {
+                input.data[(c * modelSize + y) * modelSize + x] = (Float(pixels[(y * size.width + x) * 3 + c]) - mean) / std
+            } }
+        }
+        return (input, size)
+    }
+
+    /// `apply_coords`: a point in original pixels to the model's input frame.
+    public func transform(x: Float, y: Float, originalHeight: Int, originalWidth: Int) -> (x: Float, y: Float) {
+        let size = resizedSize(height: originalHeight, width: originalWidth)
+        return (Float(Double(x) * Double(size.width) / Double(originalWidth)),
+                Float(Double(y) * Double(size.height) / Double(originalHeight)))
+    }
+}

@@ -1,0 +1,58 @@
+import XCTest
+import Formats
+import SAM
+import TensorCore
+
+/// A checkpoint that does not fit the model fails with one error naming every problem.
+final class LoadingTests: XCTestCase {
+    func testReportsMissingUnexpectedAndMisshapedTogether() throws {
+        var (weights, _) = try SAMFixtures.file("sam_small.safetensors")
+        let config = try SAMFixtures.model().config
+        weights["mask_decoder.iou_token.weight"] = nil
+        weights["image_encoder.blocks.0.norm1.bias"] = StoredTensor(Tensor.zeros([65]))
+        weights["image_encoder.extra.weight"] = StoredTensor(Tensor.zeros([2]))
+        XCTAssertThrowsError(try SAMModel(weights, file: "broken.safetensors", config: config)) { e in
+            let m = "\(e)"
+            XCTAssertTrue(m.contains("broken.safetensors"), m)
+            XCTAssertTrue(m.contains("missing 1: mask_decoder.iou_token.weight [1, 32]"), m)
+            XCTAssertTrue(m.contains("image_encoder.blocks.0.norm1.bias: expected [64], found [65]"), m)
+            XCTAssertTrue(m.contains("unexpected 1: image_encoder.extra.weight"), m)
+        }
+    }
+
+    func testRefusesACheckpointThatIsNotSAM() {
+        var dict = StateDict()
+        dict["fc.weight"] = StoredTensor(Tensor.zeros([2, 2]))
+        XCTAssertThrowsError(try SAMModel(dict, file: "resnet.pth")) { e in
+            XCTAssertTrue("\(e)".contains("not a SAM checkpoint"), "\(e)")
+        }
+    }
+
+    func testPresetsAreDetected() throws {
+        // A vit_b-shaped state dict (zeros; shapes are what detection reads).
+        let c = SAMConfig.preset("vit_b")!
+        var dict = StateDict()
+        let d = 768
+        dict["image_encoder.patch_embed.proj.weight"] = StoredTensor(dtype: .f32, shape: [d, 3, 16, 16], bytes: Data(count: d * 3 * 256 * 4))
+        dict["image_encoder.pos_embed"] = StoredTensor(dtype: .f32, shape: [1, 64, 64, d], bytes: Data(count: 64 * 64 * d * 4))
+        for i in 0..<12 {
+            dict["image_encoder.blocks.\(i).norm1.weight"] = StoredTensor(Tensor.zeros([d]))
+            let len = c.encoder.globalAttentionBlocks.contains(i) ? 127 : 27
+            dict["image_encoder.blocks.\(i).attn.rel_pos_h"] = StoredTensor(Tensor.zeros([len, 64]))
+        }
+        dict["image_encoder.blocks.0.mlp.lin1.weight"] = StoredTensor(dtype: .f32, shape: [3072, d], bytes: Data(count: 3072 * d * 4))
+        dict["image_encoder.neck.0.weight"] = StoredTensor(Tensor.zeros([256, d, 1, 1]))
+        dict["prompt_encoder.point_embeddings.0.weight"] = StoredTensor(Tensor.zeros([1, 256]))
+        dict["prompt_encoder.mask_downscaling.3.weight"] = StoredTensor(Tensor.zeros([16, 4, 2, 2]))
+        for l in 0..<2 { dict["mask_decoder.transformer.layers.\(l).norm1.weight"] = StoredTensor(Tensor.zeros([256])) }
+        dict["mask_decoder.transformer.layers.0.mlp.lin1.weight"] = StoredTensor(Tensor.zeros([2048, 256]))
+        dict["mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight"] = StoredTensor(Tensor.zeros([128, 256]))
+        dict["mask_decoder.mask_tokens.weight"] = StoredTensor(Tensor.zeros([4, 256]))
+        for l in 0..<3 { dict["mask_decoder.iou_prediction_head.layers.\(l).weight"] = StoredTensor(Tensor.zeros([l == 2 ? 4 : 256, 256])) }
+        let detected = try SAMConfig.detect(from: dict, file: "vit_b.pth")
+        XCTAssertEqual(detected.preset, "vit_b")
+        XCTAssertEqual(detected.encoder, c.encoder)
+    }
+}
+
+import Foundation
