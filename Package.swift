@@ -40,6 +40,7 @@ let package = Package(
 
         // Benchmarks (bench/README.md): never part of `swift test`.
         .executableTarget(name: "gemm-bench", dependencies: ["TensorCore"], path: "bench/gemm"),
+        .executableTarget(name: "sam-bench", dependencies: ["SAM", "Formats", "TensorCore"], path: "bench/sam"),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Formats"],
                     exclude: ["Fixtures"]),

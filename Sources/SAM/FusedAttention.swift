@@ -7,46 +7,56 @@ enum FusedAttention {
 
     /// softmax(scale * q kᵀ + relH + relW) v per head, block of query rows by block.
     /// q: (BH, H, W, d); k, v: (BH, N, d) with N = H*W; relH: (BH, H, W, H); relW: (BH, H, W, W).
+    ///
+    /// Heads run in parallel, one per core, each with single-threaded GEMMs: the products are small
+    /// (K = head dim), and the softmax between them would otherwise leave OpenBLAS threads spinning.
     static func relativePosition(q: Tensor, k: Tensor, v: Tensor, relH: Tensor, relW: Tensor, scale: Float) -> Tensor {
         let (bh, h, w, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
         let n = h * w
         var out = Tensor(uninitializedShape: [bh, n, d])
-        var logits = [Float](repeating: 0, count: rowsPerBlock * n)
         q.data.withUnsafeBufferPointer { pq in k.data.withUnsafeBufferPointer { pk in v.data.withUnsafeBufferPointer { pv in
         relH.data.withUnsafeBufferPointer { prh in relW.data.withUnsafeBufferPointer { prw in
-        out.data.withUnsafeMutableBufferPointer { po in logits.withUnsafeMutableBufferPointer { pl in
-            let L = pl.baseAddress!
-            for head in 0..<bh {
-                let qh = pq.baseAddress! + head * n * d, kh = pk.baseAddress! + head * n * d, vh = pv.baseAddress! + head * n * d
-                var row0 = 0
-                while row0 < n {
-                    let rows = Swift.min(rowsPerBlock, n - row0)
-                    BLAS.sgemm(transA: false, transB: true, m: rows, n: n, k: d, alpha: scale,
-                               a: qh + row0 * d, lda: d, b: kh, ldb: d, c: L, ldc: n)
-                    let rhBase = prh.baseAddress! + head * n * h, rwBase = prw.baseAddress! + head * n * w
-                    Parallel.forRanges(rows, costPerItem: n * 4) { range in
-                        for r in range {
+        out.data.withUnsafeMutableBufferPointer { po in
+            let (Q, K, V, RH, RW, O) = (pq.baseAddress!, pk.baseAddress!, pv.baseAddress!, prh.baseAddress!, prw.baseAddress!, po.baseAddress!)
+            BLAS.withThreads(1) {
+                Parallel.forEach(bh) { head in
+                    let logits = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerBlock * n)
+                    defer { logits.deallocate() }
+                    let qh = Q + head * n * d, kh = K + head * n * d, vh = V + head * n * d
+                    let rhBase = RH + head * n * h, rwBase = RW + head * n * w
+                    var row0 = 0
+                    while row0 < n {
+                        let rows = Swift.min(rowsPerBlock, n - row0)
+                        BLAS.sgemm(transA: false, transB: true, m: rows, n: n, k: d, alpha: scale,
+                                   a: qh + row0 * d, lda: d, b: kh, ldb: d, c: logits, ldc: n)
+                        for r in 0..<rows {
                             let i = row0 + r
-                            let line = L + r * n, rh = rhBase + i * h, rw = rwBase + i * w
-                            var m = -Float.infinity
-                            for ky in 0..<h {
-                                let a = rh[ky], seg = line + ky * w
-                                for kx in 0..<w { let val = seg[kx] + a + rw[kx]; seg[kx] = val; if val > m { m = val } }
-                            }
-                            var s: Float = 0
-                            for j in 0..<n { let e = expf(line[j] - m); line[j] = e; s += e }
-                            let inv = 1 / s
-                            for j in 0..<n { line[j] *= inv }
+                            addRelativePosition(logits + r * n, rh: rhBase + i * h, rw: rwBase + i * w, h: h, w: w)
+                            VectorMath.softmaxInPlace(logits + r * n, n)
                         }
+                        BLAS.sgemm(transA: false, transB: false, m: rows, n: d, k: n, a: logits, lda: n, b: vh, ldb: d,
+                                   c: O + (head * n + row0) * d, ldc: d)
+                        row0 += rows
                     }
-                    BLAS.sgemm(transA: false, transB: false, m: rows, n: d, k: n, a: L, lda: n, b: vh, ldb: d,
-                               c: po.baseAddress! + (head * n + row0) * d, ldc: d)
-                    row0 += rows
                 }
             }
-        } } } } } } }
+        } } } } } }
         return out
     }
-}
 
-import Foundation
+    /// line[ky * w + kx] += rh[ky] + rw[kx].
+    @inline(__always)
+    static func addRelativePosition(_ line: UnsafeMutablePointer<Float>, rh: UnsafePointer<Float>, rw: UnsafePointer<Float>, h: Int, w: Int) {
+        for ky in 0..<h {
+            let seg = line + ky * w, a = rh[ky]
+            var kx = 0
+            while kx + 8 <= w {
+                let s = UnsafeRawPointer(seg + kx).loadUnaligned(as: SIMD8<Float>.self)
+                let r = UnsafeRawPointer(rw + kx).loadUnaligned(as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(seg + kx).storeBytes(of: s + r + a, as: SIMD8<Float>.self)
+                kx += 8
+            }
+            while kx < w { seg[kx] += a + rw[kx]; kx += 1 }
+        }
+    }
+}

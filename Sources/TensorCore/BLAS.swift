@@ -17,6 +17,16 @@ public enum BLAS {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// Runs `body` with OpenBLAS limited to `count` threads, for regions that parallelise over many small
+    /// products themselves (one thread per core, each calling single-threaded GEMMs).
+    public static func withThreads<T>(_ count: Int, _ body: () throws -> T) rethrows -> T {
+        let saved = threads
+        if saved == count { return try body() }
+        threads = count
+        defer { threads = saved }
+        return try body()
+    }
+
     /// The OpenBLAS build configuration string (version, kernel, threading).
     public static var configuration: String { String(cString: openblas_get_config()) }
     /// The CPU kernel OpenBLAS selected ("Zen", "Haswell", ...).

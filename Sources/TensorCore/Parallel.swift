@@ -11,6 +11,16 @@ public enum Parallel {
 
     /// Calls `body` on disjoint ranges covering `0..<count`, concurrently when `count * costPerItem`
     /// is large enough to pay for it.
+    /// Calls `body(i)` for each i in `0..<count` spread over all workers (for coarse items of real work).
+    public static func forEach(_ count: Int, _ body: (Int) -> Void) {
+        if count <= 1 || workers == 1 { for i in 0..<count { body(i) }; return }
+        let chunks = Swift.min(workers, count)
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            var i = c
+            while i < count { body(i); i += chunks }
+        }
+    }
+
     @inlinable
     public static func forRanges(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
         if count == 0 { return }

@@ -1,0 +1,35 @@
+// SAM image encoder timing on the toolkit: median of N runs, GFLOP/s, per-op profile.
+// Run: swift run -c release sam-bench WEIGHTS.safetensors INPUT.safetensors [runs]
+// (bench/encoder.sh runs it next to PyTorch and ONNX Runtime on the same weights and input.)
+import Foundation
+import Formats
+import SAM
+import TensorCore
+
+let args = CommandLine.arguments
+guard args.count >= 3 else {
+    FileHandle.standardError.write("usage: sam-bench WEIGHTS.safetensors INPUT.safetensors [runs]\n".data(using: .utf8)!)
+    exit(2)
+}
+let runs = args.count > 3 ? Int(args[3]) ?? 3 : 3
+let (weights, _) = try SafeTensors.read(URL(fileURLWithPath: args[1]))
+let model = try SAMModel(weights, file: args[1])
+let (inputs, _) = try SafeTensors.read(URL(fileURLWithPath: args[2]))
+let input = inputs["input"]!.floatTensor
+var times: [Double] = []
+var embedding = Tensor.zeros([0])
+for i in 0...runs {
+    let t0 = Date()
+    embedding = model.encode(input).embedding
+    let dt = Date().timeIntervalSince(t0)
+    if i > 0 { times.append(dt) }  // the first run is a warm-up
+    FileHandle.standardError.write("run \(i): \(String(format: "%.2f", dt)) s\(i == 0 ? " (warm-up)" : "")\n".data(using: .utf8)!)
+}
+times.sort()
+let gflop = 972.08 * Double(model.config.encoder.depth) / 12  // vit_b figure of performance.md
+print(String(format: "toolkit encoder: median %.2f s (min %.2f, max %.2f) over %d runs, %.1f GFLOP/s",
+             times[times.count / 2], times.first!, times.last!, times.count, gflop / times[times.count / 2]))
+if let out = ProcessInfo.processInfo.environment["SAM_BENCH_OUT"] {
+    var dict = StateDict(); dict["embedding"] = StoredTensor(embedding)
+    try SafeTensors.write(dict, to: URL(fileURLWithPath: out))
+}
