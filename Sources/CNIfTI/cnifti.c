@@ -40,17 +40,17 @@ static int read_impl(const char *path, cnifti_volume *out, int with_data, char *
         return 1;
     }
     fclose(probe);
-    if (is_nifti_file(path) < 0) {
+    /* (is_nifti_file() would be the obvious probe, but it rejects NIfTI-2 files: let the reader decide.) */
+    nifti_image *nim = nifti_image_read(path, 0);
+    if (!nim) {
         snprintf(err, errlen, "not a NIfTI file (no valid NIfTI-1/NIfTI-2 header; a .nii.gz must be gzip-compressed)");
         return 2;
     }
-    nifti_image *nim = nifti_image_read(path, 0);
-    if (!nim) {
-        snprintf(err, errlen, "niftilib could not read the header");
-        return 2;
-    }
-    out->nifti_version = nim->nifti_type == NIFTI_FTYPE_NIFTI2_1 || nim->nifti_type == NIFTI_FTYPE_NIFTI2_2 ? 2
-                       : nim->nifti_type == NIFTI_FTYPE_ANALYZE ? 0 : 1;
+    /* nim->nifti_type reports NIfTI-1 for NIfTI-2 files in this niftilib, so ask the header reader. */
+    int nver = 0;
+    void *hdr = nifti_read_header(path, &nver, 0);
+    free(hdr);
+    out->nifti_version = nim->nifti_type == NIFTI_FTYPE_ANALYZE ? 0 : (nver == 2 ? 2 : 1);
     out->ndim = (int)nim->ndim;
     for (int i = 0; i < 8; i++) { out->dim[i] = nim->dim[i]; out->pixdim[i] = nim->pixdim[i]; }
     out->datatype = nim->datatype;
