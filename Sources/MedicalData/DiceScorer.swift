@@ -1,6 +1,7 @@
 /// The only holder of a test volume's query labels: it receives predictions for query slices and reports
 /// the 3-D Dice over all of them, but never hands a label out. Created by `FewShotTestCase`.
-public final class DiceScorer: @unchecked Sendable {
+/// Not thread-safe: record predictions from one thread (or serialise access).
+public final class DiceScorer {
     private let truth: LabelVolume
     private let organId: Int32
     private let querySlices: Set<Int>
