@@ -19,7 +19,7 @@ struct DataRenderCommand: ParsableCommand {
     @Option(name: .long, help: "A label map on the same grid: its organs are tinted and contoured.")
     var labels: String?
 
-    @Option(name: .long, help: "A prediction (binary or label NIfTI on the same grid): non-zero voxels are contoured in white.")
+    @Option(name: .long, help: "A prediction on the same grid, contoured in white: a binary mask, or a label map (then only the drawn organs).")
     var prediction: String?
 
     @Option(name: .long, help: "Organs to draw, comma-separated (default: all organs of the label map).")
@@ -54,7 +54,12 @@ struct DataRenderCommand: ParsableCommand {
             if let prediction {
                 let p = try NIfTIReader.readLabels(URL(fileURLWithPath: prediction), matching: v)
                 let n = v.dims[0] * v.dims[1]
-                let m = p.labels[(slice * n)..<((slice + 1) * n)].map { $0 != 0 ? UInt8(1) : 0 }
+                // A binary prediction is drawn as is; a label map only for the organs drawn.
+                let binary = p.presentLabels.allSatisfy { $0 == 0 || $0 == 1 }
+                let wanted = Set(ids)
+                let m = p.labels[(slice * n)..<((slice + 1) * n)].map {
+                    (binary ? $0 != 0 : wanted.contains($0)) ? UInt8(1) : 0
+                }
                 overlays.append(.init(mask: m, colour: .white, style: .contour(thickness: 1)))
             }
             let image = try SliceRenderer.render(v, slice: slice, preset: preset, overlays: overlays)
