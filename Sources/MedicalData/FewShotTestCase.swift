@@ -67,6 +67,10 @@ public struct FewShotTestCase: Sequence {
                        queries: try chunk.queries.map { QuerySlice(index: $0, image: try volume.slice($0)) })
     }
 
+    /// All episodes in chunk order (throws where iteration would stop early).
+    public func allEpisodes() throws -> [Episode] { try chunks.indices.map(episode) }
+
+    /// Iterates the episodes in chunk order.
     public func makeIterator() -> AnyIterator<Episode> {
         var i = 0
         return AnyIterator {

@@ -106,6 +106,7 @@ final class RealCTTests: XCTestCase {
             XCTAssertEqual(episode.queries.map(\.index), chunk.queries)
             XCTAssertEqual(episode.queries.first?.image.values.count, 122 * 101)
         }
+        XCTAssertEqual(try test.allEpisodes().map(\.chunk), [0, 1, 2])
     }
 
     func testSeparateSupportVolumeMatchesChunksByRelativePosition() throws {
