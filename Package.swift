@@ -3,6 +3,7 @@ import PackageDescription
 
 // Layers depend one way, top to bottom:
 //   C shims (CBLAS, ...) -> TensorCore -> Formats -> (SAM -> SSMSAM -> FewShot) -> ssmsam CLI
+//   C shims (CPNG, CJPEG, CNIfTI) -> Imaging -> MedicalData -> (FewShot) -> ssmsam CLI
 let package = Package(
     name: "SSMSAM",
     platforms: [.macOS(.v13)],
@@ -10,6 +11,8 @@ let package = Package(
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "Formats", targets: ["Formats"]),
         .library(name: "SAM", targets: ["SAM"]),
+        .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "MedicalData", targets: ["MedicalData"]),
         .executable(name: "ssmsam", targets: ["ssmsam"]),
     ],
     dependencies: [
@@ -21,6 +24,21 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
 
         .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
+        // C shims over system image/volume libraries. They are C targets rather than module maps
+        // because libpng and libjpeg report errors by longjmp (which must stay in C) and niftilib's
+        // headers need a private include redirect (see Sources/CNIfTI/nifti-include).
+        .target(name: "CPNG", linkerSettings: [.linkedLibrary("png")]),
+        .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
+        .target(name: "CNIfTI", cSettings: [.headerSearchPath("nifti-include")],
+                linkerSettings: [.linkedLibrary("nifti2"), .linkedLibrary("znz"),
+                                 .linkedLibrary("z"), .linkedLibrary("m")]),
+
+        // 8-bit images: PNG/JPEG input, PNG output, mask tints, contours and points.
+        .target(name: "Imaging", dependencies: ["CPNG", "CJPEG"]),
+
+        // Medical volumes (NIfTI), intensity presets, label maps, datasets and the few-shot protocol's
+        // data layer (settings, folds, chunks, episodes, 3-D Dice). Deliberately independent of TensorCore.
+        .target(name: "MedicalData", dependencies: ["CNIfTI", "Imaging"]),
 
         // Float32 tensors, CPU kernels on OpenBLAS, reverse-mode autodiff, optimisers.
         .target(name: "TensorCore", dependencies: ["CBLAS", "CSystem"],
@@ -34,7 +52,7 @@ let package = Package(
 
         // The command-line tool: thin commands over the libraries.
         .executableTarget(name: "ssmsam", dependencies: [
-            "TensorCore", "Formats", "SAM",
+            "TensorCore", "Formats", "SAM", "Imaging", "MedicalData",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -45,6 +63,9 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Formats"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "SAMTests", dependencies: ["SAM", "TensorCore", "Formats"], exclude: ["Fixtures"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
+        .testTarget(name: "MedicalDataTests", dependencies: ["MedicalData", "Imaging"],
+                    exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import Imaging
+import MedicalData
+
+/// `ssmsam data`: medical volumes and the few-shot protocol's data layer.
+struct DataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data", abstract: "Inspect NIfTI volumes, list few-shot episodes, render slices.",
+        subcommands: [DataInspectCommand.self, DataEpisodesCommand.self, DataRenderCommand.self])
+}
+
+/// Options shared by the `data` subcommands.
+struct LabelMapOption: ParsableArguments {
+    @Option(name: .long, help: "Label-map preset (totalseg, synapse, chaos) or a custom map name=id,name=id.")
+    var preset: String = "totalseg"
+
+    func labelMap() throws -> LabelMap { try LabelMap.named(preset) }
+}
+
+/// Runs a command body; data and image errors become one clear line on stderr and exit code 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let e as MedicalDataError {
+        FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
+        throw ExitCode(1)
+    } catch let e as ImagingError {
+        FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+/// Display colours of the protocol organs (labels of other organs cycle through the palette).
+enum OrganColours {
+    static func colour(_ organ: String, index: Int) -> RGB {
+        switch organ {
+        case "liver": return RGB(235, 120, 40)       // orange
+        case "spleen": return RGB(60, 130, 245)      // blue
+        case "left_kidney": return RGB(240, 220, 40) // yellow
+        case "right_kidney": return RGB(40, 200, 90) // green
+        default: return RGB.palette[index % RGB.palette.count]
+        }
+    }
+}
