@@ -57,7 +57,7 @@ public struct ImageEncoderViT {
 
     /// The image embedding (B, outChannels, grid, grid) of a preprocessed (B, 3, size, size) input, and the
     /// (B, grid, grid, embedDim) outputs of the blocks listed in `taps` (0-based), in that order.
-    public func callAsFunction(_ image: Variable, taps: [Int] = []) -> (embedding: Variable, taps: [Variable]) {
+    public func callAsFunction(_ image: Variable, taps: [Int]) -> (embedding: Variable, taps: [Variable]) {
         precondition(image.shape.count == 4 && image.shape[1] == 3 && image.shape[2] == config.imageSize && image.shape[3] == config.imageSize,
                      "image encoder expects B x 3 x \(config.imageSize) x \(config.imageSize), got \(image.shape)")
         var x = patchEmbed(image).permuted([0, 2, 3, 1]) + posEmbed

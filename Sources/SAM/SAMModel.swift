@@ -5,7 +5,7 @@ import TensorCore
 /// A whole Segment Anything Model bound to checkpoint weights.
 public struct SAMModel {
     public let config: SAMConfig
-    public let imageEncoder: ImageEncoderViT
+    public let imageEncoder: any SAMImageEncoder
     public let promptEncoder: PromptEncoder
     public let maskDecoder: MaskDecoder
 
@@ -16,10 +16,15 @@ public struct SAMModel {
         let c = try config ?? SAMConfig.detect(from: dict, file: file)
         let binder = WeightBinder(dict, file: file, trainable: trainable)
         self.config = c
-        imageEncoder = ImageEncoderViT(binder, config: c.encoder)
+        imageEncoder = SAMModel.makeImageEncoder(binder, config: c)
         promptEncoder = PromptEncoder(binder, config: c)
         maskDecoder = MaskDecoder(binder, config: c.decoder)
         try binder.finish()
+    }
+
+    /// The image encoder the configuration names.
+    static func makeImageEncoder(_ binder: WeightBinder, config c: SAMConfig) -> any SAMImageEncoder {
+        ImageEncoderViT(binder, config: c.encoder)
     }
 
     /// Image embedding of a preprocessed (1, 3, S, S) input, without recording a graph.

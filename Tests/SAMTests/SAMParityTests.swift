@@ -28,7 +28,7 @@ final class SAMParityTests: XCTestCase {
         let model = try SAMFixtures.model(trainable: true)
         let (ref, _) = try SAMFixtures.outputs()
         let input = Variable(ref["encoder.input"]!, requiresGrad: true)
-        let (embedding, _) = model.imageEncoder(input)
+        let (embedding, _) = model.imageEncoder(input, taps: [])
         assertParity(embedding.value, ref["encoder.embedding"], "image embedding (recorded path)")
         embedding.backward(ref["encoder.grad_out"]!)
         assertParity(input.grad!, ref["encoder.grad.input"], "gradient wrt the input image")
