@@ -24,6 +24,8 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
 
         .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
+        // Vectorised inner loops (softmax with a vector exp, attention's relative-position add).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // C shims over system image/volume libraries. They are C targets rather than module maps
         // because libpng and libjpeg report errors by longjmp (which must stay in C) and niftilib's
         // headers need a private include redirect (see Sources/CNIfTI/nifti-include).
@@ -41,7 +43,7 @@ let package = Package(
         .target(name: "MedicalData", dependencies: ["CNIfTI", "Imaging"]),
 
         // Float32 tensors, CPU kernels on OpenBLAS, reverse-mode autodiff, optimisers.
-        .target(name: "TensorCore", dependencies: ["CBLAS", "CSystem"],
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CSystem", "CKernels"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
         // Checkpoint and array formats: safetensors, .npy, .pth, ONNX; StateDict.

@@ -1,3 +1,4 @@
+import Foundation
 import TensorCore
 
 /// Inference kernels for attention that never materialise all logits of all heads at once.
@@ -18,8 +19,9 @@ enum FusedAttention {
         relH.data.withUnsafeBufferPointer { prh in relW.data.withUnsafeBufferPointer { prw in
         out.data.withUnsafeMutableBufferPointer { po in
             let (Q, K, V, RH, RW, O) = (pq.baseAddress!, pk.baseAddress!, pv.baseAddress!, prh.baseAddress!, prw.baseAddress!, po.baseAddress!)
-            BLAS.withThreads(1) {
-                Parallel.forEach(bh) { head in
+            let perHead = ProcessInfo.processInfo.environment["SSMSAM_ATTENTION"] != "rows"
+            BLAS.withThreads(perHead ? 1 : BLAS.threads) {
+                (perHead ? Parallel.forEach : { n, body in for i in 0..<n { body(i) } })(bh) { head in
                     let logits = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerBlock * n)
                     defer { logits.deallocate() }
                     let qh = Q + head * n * d, kh = K + head * n * d, vh = V + head * n * d
@@ -31,7 +33,7 @@ enum FusedAttention {
                                    a: qh + row0 * d, lda: d, b: kh, ldb: d, c: logits, ldc: n)
                         for r in 0..<rows {
                             let i = row0 + r
-                            addRelativePosition(logits + r * n, rh: rhBase + i * h, rw: rwBase + i * w, h: h, w: w)
+                            VectorMath.addRelativePosition(logits + r * n, rh: rhBase + i * h, rw: rwBase + i * w, h: h, w: w)
                             VectorMath.softmaxInPlace(logits + r * n, n)
                         }
                         BLAS.sgemm(transA: false, transB: false, m: rows, n: d, k: n, a: logits, lda: n, b: vh, ldb: d,
@@ -42,21 +44,5 @@ enum FusedAttention {
             }
         } } } } } }
         return out
-    }
-
-    /// line[ky * w + kx] += rh[ky] + rw[kx].
-    @inline(__always)
-    static func addRelativePosition(_ line: UnsafeMutablePointer<Float>, rh: UnsafePointer<Float>, rw: UnsafePointer<Float>, h: Int, w: Int) {
-        for ky in 0..<h {
-            let seg = line + ky * w, a = rh[ky]
-            var kx = 0
-            while kx + 8 <= w {
-                let s = UnsafeRawPointer(seg + kx).loadUnaligned(as: SIMD8<Float>.self)
-                let r = UnsafeRawPointer(rw + kx).loadUnaligned(as: SIMD8<Float>.self)
-                UnsafeMutableRawPointer(seg + kx).storeBytes(of: s + r + a, as: SIMD8<Float>.self)
-                kx += 8
-            }
-            while kx < w { seg[kx] += a + rw[kx]; kx += 1 }
-        }
     }
 }

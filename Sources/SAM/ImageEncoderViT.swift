@@ -19,16 +19,22 @@ public struct ViTBlock {
 
     /// x: (B, H, W, C).
     public func callAsFunction(_ x: Variable) -> Variable {
-        var y = norm1(x)
+        let prof = Profiler.shared
+        var y = prof.measure("layer norm") { norm1(x) }
         if window > 0 {
             let (h, w) = (x.shape[1], x.shape[2])
-            let (windows, padded) = y.windowPartition(window)
-            y = Variable.windowUnpartition(attention(windows), window: window, paddedHW: padded, hw: (h, w))
+            let (windows, padded) = prof.measure("window partition") { y.windowPartition(window) }
+            let attended = attention(windows)
+            y = prof.measure("window partition") { Variable.windowUnpartition(attended, window: window, paddedHW: padded, hw: (h, w)) }
         } else {
             y = attention(y)
         }
-        let z = x + y
-        return z + mlp(norm2(z))
+        let z = prof.measure("residual add") { x + y }
+        let n = prof.measure("layer norm") { norm2(z) }
+        let hidden = prof.measure("mlp lin1") { mlp.lin1(n) }
+        let act = prof.measure("gelu") { hidden.gelu() }
+        let m = prof.measure("mlp lin2") { mlp.lin2(act) }
+        return prof.measure("residual add") { z + m }
     }
 
     public var parameters: [Variable] { norm1.parameters + norm2.parameters + attention.parameters + mlp.parameters }
@@ -60,14 +66,15 @@ public struct ImageEncoderViT {
     public func callAsFunction(_ image: Variable, taps: [Int]) -> (embedding: Variable, taps: [Variable]) {
         precondition(image.shape.count == 4 && image.shape[1] == 3 && image.shape[2] == config.imageSize && image.shape[3] == config.imageSize,
                      "image encoder expects B x 3 x \(config.imageSize) x \(config.imageSize), got \(image.shape)")
-        var x = patchEmbed(image).permuted([0, 2, 3, 1]) + posEmbed
+        let prof = Profiler.shared
+        var x = prof.measure("patch embed") { patchEmbed(image).permuted([0, 2, 3, 1]) + posEmbed }
         precondition(taps.allSatisfy { $0 >= 0 && $0 < blocks.count }, "taps \(taps) outside blocks 0..<\(blocks.count)")
         var tapped: [Int: Variable] = [:]
         for (i, block) in blocks.enumerated() {
             x = block(x)
             if taps.contains(i) { tapped[i] = x }
         }
-        let neck = neckNorm2(neckConv2(neckNorm1(neckConv1(x.permuted([0, 3, 1, 2])))))
+        let neck = prof.measure("neck") { neckNorm2(neckConv2(neckNorm1(neckConv1(x.permuted([0, 3, 1, 2]))))) }
         return (neck, taps.map { tapped[$0]! })
     }
 

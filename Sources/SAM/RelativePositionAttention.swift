@@ -37,16 +37,21 @@ public struct RelativePositionAttention {
     public func callAsFunction(_ x: Variable) -> Variable {
         let (b, h, w) = (x.shape[0], x.shape[1], x.shape[2])
         let hd = dim / heads, n = h * w
-        let qkvOut = qkv(x).reshaped([b, n, 3, heads, hd]).permuted([2, 0, 3, 1, 4]).reshaped([3, b * heads, n, hd])
+        let prof = Profiler.shared
+        let projected = prof.measure("attention qkv") { qkv(x) }
+        let qkvOut = prof.measure("attention layout") { projected.reshaped([b, n, 3, heads, hd]).permuted([2, 0, 3, 1, 4]).reshaped([3, b * heads, n, hd]) }
         let q = qkvOut.narrow(axis: 0, start: 0, length: 1).reshaped([b * heads, h, w, hd])
         let k = qkvOut.narrow(axis: 0, start: 1, length: 1).reshaped([b * heads, n, hd])
         let v = qkvOut.narrow(axis: 0, start: 2, length: 1).reshaped([b * heads, n, hd])
-        let rh = Self.relativeTable(relPosH, q: h, k: h), rw = Self.relativeTable(relPosW, q: w, k: w)
-        // rel_h[b, y, x, ky] = sum_c q[b, y, x, c] Rh[y, ky, c]: one product per query row y.
-        let relH = Variable.matmul(q.permuted([1, 0, 2, 3]).reshaped([h, b * heads * w, hd]), rh, transposeB: true)
-            .reshaped([h, b * heads, w, h]).permuted([1, 0, 2, 3])
-        let relW = Variable.matmul(q.permuted([2, 0, 1, 3]).reshaped([w, b * heads * h, hd]), rw, transposeB: true)
-            .reshaped([w, b * heads, h, w]).permuted([1, 2, 0, 3])
+        let (relH, relW) = prof.measure("attention rel-pos terms") { () -> (Variable, Variable) in
+            let rh = Self.relativeTable(relPosH, q: h, k: h), rw = Self.relativeTable(relPosW, q: w, k: w)
+            // rel_h[b, y, x, ky] = sum_c q[b, y, x, c] Rh[y, ky, c]: one product per query row y.
+            let relH = Variable.matmul(q.permuted([1, 0, 2, 3]).reshaped([h, b * heads * w, hd]), rh, transposeB: true)
+                .reshaped([h, b * heads, w, h]).permuted([1, 0, 2, 3])
+            let relW = Variable.matmul(q.permuted([2, 0, 1, 3]).reshaped([w, b * heads * h, hd]), rw, transposeB: true)
+                .reshaped([w, b * heads, h, w]).permuted([1, 2, 0, 3])
+            return (relH, relW)
+        }
         let scale = 1 / Float(hd).squareRoot()
         let out: Variable
         if q.requiresGrad || k.requiresGrad || v.requiresGrad || relH.requiresGrad || relW.requiresGrad {
@@ -55,9 +60,12 @@ public struct RelativePositionAttention {
                 + relH.reshaped([b * heads, h, w, h, 1]) + relW.reshaped([b * heads, h, w, 1, w])
             out = Variable.matmul(logits.reshaped([b * heads, n, n]).softmax(axis: -1), v)
         } else {
-            out = Variable(FusedAttention.relativePosition(q: q.value, k: k.value, v: v.value, relH: relH.value,
-                                                           relW: relW.value, scale: scale))
+            out = prof.measure("attention core (fused)") {
+                Variable(FusedAttention.relativePosition(q: q.value, k: k.value, v: v.value, relH: relH.value,
+                                                         relW: relW.value, scale: scale))
+            }
         }
-        return proj(out.reshaped([b, heads, h, w, hd]).permuted([0, 2, 3, 1, 4]).reshaped([b, h, w, dim]))
+        let merged = prof.measure("attention layout") { out.reshaped([b, heads, h, w, hd]).permuted([0, 2, 3, 1, 4]).reshaped([b, h, w, dim]) }
+        return prof.measure("attention proj") { proj(merged) }
     }
 }

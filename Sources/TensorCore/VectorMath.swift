@@ -1,3 +1,5 @@
+import CKernels
+
 /// Vectorised elementary functions for the hot loops (softmax, attention).
 public enum VectorMath {
     /// exp on 8 lanes: Cody-Waite range reduction to [-ln2/2, ln2/2], degree-6 polynomial, scaling by
@@ -20,25 +22,15 @@ public enum VectorMath {
         return p * unsafeBitCast(bits, to: SIMD8<Float>.self)
     }
 
-    /// In place: row = softmax(row) for `n` contiguous floats.
+    /// In place: row = softmax(row) for `n` contiguous floats (AVX2 kernel in CKernels).
     @inline(__always)
-    public static func softmaxInPlace(_ row: UnsafeMutablePointer<Float>, _ n: Int) {
-        var m = -Float.infinity
-        var j = 0
-        var vm = SIMD8<Float>(repeating: -.infinity)
-        while j + 8 <= n { vm = pointwiseMax(vm, load(row + j)); j += 8 }
-        m = vm.max()
-        while j < n { m = Swift.max(m, row[j]); j += 1 }
-        let vmax = SIMD8<Float>(repeating: m)
-        var vs = SIMD8<Float>(repeating: 0)
-        var s: Float = 0
-        j = 0
-        while j + 8 <= n { let e = exp(load(row + j) - vmax); store(e, row + j); vs += e; j += 8 }
-        while j < n { let e = exp(SIMD8(repeating: row[j] - m))[0]; row[j] = e; s += e; j += 1 }
-        let inv = 1 / (s + vs.sum())
-        j = 0
-        while j + 8 <= n { store(load(row + j) * inv, row + j); j += 8 }
-        while j < n { row[j] *= inv; j += 1 }
+    public static func softmaxInPlace(_ row: UnsafeMutablePointer<Float>, _ n: Int) { ssm_softmax_row(row, n) }
+
+    /// line[ky * w + kx] += rh[ky] + rw[kx]: SAM's decomposed relative positions on one logits row.
+    @inline(__always)
+    public static func addRelativePosition(_ line: UnsafeMutablePointer<Float>, rh: UnsafePointer<Float>,
+                                           rw: UnsafePointer<Float>, h: Int, w: Int) {
+        ssm_add_relative_position(line, rh, rw, h, w)
     }
 
     @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {

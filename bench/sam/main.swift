@@ -19,6 +19,7 @@ let input = inputs["input"]!.floatTensor
 var times: [Double] = []
 var embedding = Tensor.zeros([0])
 for i in 0...runs {
+    if i == 1 { Profiler.shared.reset() }  // profile the timed runs only
     let t0 = Date()
     embedding = model.encode(input).embedding
     let dt = Date().timeIntervalSince(t0)
@@ -29,6 +30,10 @@ times.sort()
 let gflop = 972.08 * Double(model.config.encoder.depth) / 12  // vit_b figure of performance.md
 print(String(format: "toolkit encoder: median %.2f s (min %.2f, max %.2f) over %d runs, %.1f GFLOP/s",
              times[times.count / 2], times.first!, times.last!, times.count, gflop / times[times.count / 2]))
+if Profiler.shared.enabled {
+    print("per-stage profile over the timed runs (SSMSAM_PROFILE=1):")
+    print(Profiler.shared.report(total: times.reduce(0, +)))
+}
 if let out = ProcessInfo.processInfo.environment["SAM_BENCH_OUT"] {
     var dict = StateDict(); dict["embedding"] = StoredTensor(embedding)
     try SafeTensors.write(dict, to: URL(fileURLWithPath: out))

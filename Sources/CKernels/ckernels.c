@@ -1,0 +1,85 @@
+#include "ckernels.h"
+#include <math.h>
+#include <immintrin.h>
+
+static int has_avx2 = -1;
+
+int ssm_kernels_vectorized(void) {
+    if (has_avx2 < 0) has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return has_avx2;
+}
+
+// exp on 8 lanes (Cephes expf): range reduction by ln 2, degree-6 polynomial, 2^n through the exponent.
+__attribute__((target("avx2,fma")))
+static inline __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.7f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+__attribute__((target("avx2,fma")))
+static float hmax8(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
+
+__attribute__((target("avx2,fma")))
+static float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+__attribute__((target("avx2,fma")))
+static void softmax_avx2(float *row, long n) {
+    long j = 0;
+    __m256 vm = _mm256_set1_ps(-INFINITY);
+    for (; j + 8 <= n; j += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(row + j));
+    float m = hmax8(vm);
+    for (; j < n; j++) m = row[j] > m ? row[j] : m;
+    __m256 vmax = _mm256_set1_ps(m), vs = _mm256_setzero_ps();
+    float s = 0;
+    for (j = 0; j + 8 <= n; j += 8) {
+        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(row + j), vmax));
+        _mm256_storeu_ps(row + j, e);
+        vs = _mm256_add_ps(vs, e);
+    }
+    for (; j < n; j++) { row[j] = expf(row[j] - m); s += row[j]; }
+    __m256 inv = _mm256_set1_ps(1.0f / (s + hsum8(vs)));
+    for (j = 0; j + 8 <= n; j += 8) _mm256_storeu_ps(row + j, _mm256_mul_ps(_mm256_loadu_ps(row + j), inv));
+    float invs = _mm256_cvtss_f32(inv);
+    for (; j < n; j++) row[j] *= invs;
+}
+
+static void softmax_scalar(float *row, long n) {
+    float m = -INFINITY, s = 0;
+    for (long j = 0; j < n; j++) m = row[j] > m ? row[j] : m;
+    for (long j = 0; j < n; j++) { row[j] = expf(row[j] - m); s += row[j]; }
+    for (long j = 0; j < n; j++) row[j] /= s;
+}
+
+void ssm_softmax_row(float *row, long n) {
+    if (ssm_kernels_vectorized()) softmax_avx2(row, n); else softmax_scalar(row, n);
+}
+
+void ssm_add_relative_position(float *line, const float *rh, const float *rw, long h, long w) {
+    // Plain loops: clang vectorises them at -O3.
+    for (long ky = 0; ky < h; ky++) {
+        float a = rh[ky];
+        float *seg = line + ky * w;
+        for (long kx = 0; kx < w; kx++) seg[kx] += a + rw[kx];
+    }
+}
