@@ -18,13 +18,16 @@ let package = Package(
         // System libraries (Debian packages, installed by scripts/setup).
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
+                       providers: [.apt(["libarchive-dev"])]),
 
         // Float32 tensors, CPU kernels on OpenBLAS, reverse-mode autodiff, optimisers.
         .target(name: "TensorCore", dependencies: ["CBLAS"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
         // Checkpoint and array formats: safetensors, .npy, .pth, ONNX; StateDict.
-        .target(name: "Formats", dependencies: ["TensorCore"]),
+        .target(name: "Formats", dependencies: ["TensorCore", "CArchive"],
+                exclude: ["FORMATS.md"]),
 
         // The command-line tool: thin commands over the libraries.
         .executableTarget(name: "ssmsam", dependencies: [
@@ -33,6 +36,8 @@ let package = Package(
         ]),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Formats"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "TensorCore"],
                     exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
