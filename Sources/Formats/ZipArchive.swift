@@ -45,7 +45,7 @@ struct ZipArchive {
         try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             let base = raw.baseAddress!
             guard archive_read_open_memory(a, base, raw.count) == ARCHIVE_OK else {
-                throw FormatError(file: file, "not a zip archive: \(message(a))")
+                throw FormatError(file: file, "not a readable zip archive (truncated, or its central directory is missing): \(message(a))")
             }
             var entry: OpaquePointer?
             while true {
