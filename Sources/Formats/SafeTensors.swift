@@ -9,7 +9,8 @@ public enum SafeTensors {
     static let dtypeNames: [DType: String] = [.f32: "F32", .f16: "F16", .bf16: "BF16", .f64: "F64", .i64: "I64",
                                               .i32: "I32", .i16: "I16", .i8: "I8", .u8: "U8", .bool: "BOOL"]
 
-    /// Reads every tensor and the `__metadata__` map. The file is memory-mapped; tensors are slices of it.
+    /// Reads every tensor and the `__metadata__` map. The file is memory-mapped; aligned tensors are slices
+    /// of it (no copy), unaligned ones (from other writers) are copied.
     public static func read(_ url: URL) throws -> (tensors: StateDict, metadata: [String: String]) {
         let file = url.path
         let data: Data
@@ -77,8 +78,11 @@ public enum SafeTensors {
         // Keep the file's order (by offset), as other readers do.
         var dict = StateDict()
         for s in spans {
-            let slice = data.subdata(in: (data.startIndex + dataStart + s.begin)..<(data.startIndex + dataStart + s.end))
-            dict[s.name] = StoredTensor(dtype: s.dtype, shape: s.shape, bytes: slice)
+            // A slice of the (mapped) file when the tensor is aligned for its dtype; a copy otherwise, so
+            // that consumers may bind the bytes to the element type.
+            let range = (data.startIndex + dataStart + s.begin)..<(data.startIndex + dataStart + s.end)
+            let aligned = (dataStart + s.begin) % s.dtype.byteSize == 0
+            dict[s.name] = StoredTensor(dtype: s.dtype, shape: s.shape, bytes: aligned ? data[range] : Data(data[range]))
         }
         return (dict, metadata)
     }

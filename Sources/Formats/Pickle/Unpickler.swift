@@ -1,0 +1,252 @@
+import Foundation
+
+/// A restricted unpickler for the pickles `torch.save` writes (protocols 2 to 5).
+///
+/// It interprets opcodes into `PickleValue`s and never executes anything: globals are checked against
+/// `PickleGlobals`' allow-list and "called" by fixed rules; persistent ids become storage references.
+/// Opcodes outside the supported set (INST, OBJ, EXT*, out-of-band buffers, the text-mode protocol 0
+/// forms) are refused by name.
+struct Unpickler {
+    /// Most memo entries and stack items (each is at least one opcode byte, so a pickle of N bytes
+    /// cannot legitimately need more than N; this bounds memory on hostile input).
+    static let maxStack = 50_000_000
+
+    let file: String
+    private var stack: [PickleValue] = []
+    private var marks: [Int] = []
+    private var memo: [Int: PickleValue] = [:]
+
+    init(file: String) { self.file = file }
+
+    /// Unpickles one pickle from `bytes` starting at `start`; returns the value and the offset after STOP.
+    static func load(_ bytes: UnsafeRawBufferPointer, from start: Int = 0, file: String) throws -> (PickleValue, Int) {
+        var u = Unpickler(file: file)
+        return try u.run(bytes, start)
+    }
+
+    /// Unpickles `data` (one pickle).
+    static func load(_ data: Data, file: String) throws -> PickleValue {
+        try data.withUnsafeBytes { try load($0, file: file).0 }
+    }
+
+    // MARK: - machine
+
+    private mutating func run(_ b: UnsafeRawBufferPointer, _ start: Int) throws -> (PickleValue, Int) {
+        var p = start
+        let n = b.count
+        func need(_ k: Int) throws {
+            guard k >= 0, k <= n - p else { throw FormatError(file: file, "pickle truncated at byte \(p): needs \(k) more bytes, \(n - p) left") }
+        }
+        func u8() throws -> Int { try need(1); defer { p += 1 }; return Int(b[p]) }
+        func u16() throws -> Int { try need(2); defer { p += 2 }; return Int(UInt16(littleEndian: b.loadUnaligned(fromByteOffset: p, as: UInt16.self))) }
+        func u32() throws -> Int { try need(4); defer { p += 4 }; return Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: p, as: UInt32.self))) }
+        func i32() throws -> Int { try need(4); defer { p += 4 }; return Int(Int32(littleEndian: b.loadUnaligned(fromByteOffset: p, as: Int32.self))) }
+        func u64() throws -> Int {
+            try need(8)
+            let v = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: p, as: UInt64.self))
+            p += 8
+            guard v <= UInt64(Int.max) else { throw FormatError(file: file, "pickle length \(v) at byte \(p - 8) is too large") }
+            return Int(v)
+        }
+        func raw(_ k: Int) throws -> UnsafeRawBufferPointer {
+            try need(k); defer { p += k }; return UnsafeRawBufferPointer(rebasing: b[p ..< p + k])
+        }
+        func utf8(_ k: Int) throws -> String {
+            let r = try raw(k)
+            guard let s = String(validating: r.bindMemory(to: UInt8.self), as: UTF8.self) else {
+                throw FormatError(file: file, "pickle string at byte \(p - k) is not valid UTF-8")
+            }
+            return s
+        }
+        func line() throws -> String {
+            var e = p
+            while e < n, b[e] != 0x0a { e += 1 }
+            guard e < n else { throw FormatError(file: file, "pickle truncated: unterminated line at byte \(p)") }
+            let s = String(decoding: UnsafeRawBufferPointer(rebasing: b[p ..< e]), as: UTF8.self)
+            p = e + 1
+            return s
+        }
+
+        while true {
+            let at = p
+            let op = try u8()
+            switch op {
+            case 0x80: // PROTO
+                let v = try u8()
+                guard v <= 5 else { throw FormatError(file: file, "pickle protocol \(v) is not supported (2 to 5 are)") }
+            case 0x95: _ = try u64() // FRAME: a length hint; frames are read through transparently.
+            case 0x2e: // STOP
+                guard let top = stack.popLast() else { throw FormatError(file: file, "pickle STOP with an empty stack") }
+                return (top, p)
+            case 0x28: marks.append(stack.count) // MARK
+            case 0x30: _ = try pop(at) // POP
+            case 0x31: _ = try popMark(at) // POP_MARK
+            case 0x32: guard let t = stack.last else { throw underflow(at) }; try push(t) // DUP
+            case 0x4e: try push(.none) // NONE
+            case 0x88: try push(.bool(true)) // NEWTRUE
+            case 0x89: try push(.bool(false)) // NEWFALSE
+            case 0x4a: try push(.int(try i32())) // BININT
+            case 0x4b: try push(.int(try u8())) // BININT1
+            case 0x4d: try push(.int(try u16())) // BININT2
+            case 0x8a: try push(try long(raw(try u8()))) // LONG1
+            case 0x8b: // LONG4
+                let k = try i32()
+                guard k >= 0 else { throw FormatError(file: file, "pickle LONG4 with negative length at byte \(at)") }
+                try push(try long(raw(k)))
+            case 0x47: // BINFLOAT (big-endian double)
+                try need(8)
+                let bits = UInt64(bigEndian: b.loadUnaligned(fromByteOffset: p, as: UInt64.self))
+                p += 8
+                try push(.float(Double(bitPattern: bits)))
+            case 0x58: try push(.string(try utf8(try u32()))) // BINUNICODE
+            case 0x8c: try push(.string(try utf8(try u8()))) // SHORT_BINUNICODE
+            case 0x8d: try push(.string(try utf8(try u64()))) // BINUNICODE8
+            case 0x54: // BINSTRING (python 2 str; latin-1 as torch's loader assumes for ASCII data)
+                let k = try i32()
+                guard k >= 0 else { throw FormatError(file: file, "pickle BINSTRING with negative length at byte \(at)") }
+                try push(.string(String(decoding: try raw(k), as: UTF8.self)))
+            case 0x55: try push(.string(String(decoding: try raw(try u8()), as: UTF8.self))) // SHORT_BINSTRING
+            case 0x42: try push(.bytes(Data(try raw(try u32())))) // BINBYTES
+            case 0x43: try push(.bytes(Data(try raw(try u8())))) // SHORT_BINBYTES
+            case 0x8e, 0x96: try push(.bytes(Data(try raw(try u64())))) // BINBYTES8, BYTEARRAY8
+            case 0x29: try push(.tuple([])) // EMPTY_TUPLE
+            case 0x74: try push(.tuple(try popMark(at))) // TUPLE
+            case 0x85: let a = try pop(at); try push(.tuple([a])) // TUPLE1
+            case 0x86: let b2 = try pop(at), a = try pop(at); try push(.tuple([a, b2])) // TUPLE2
+            case 0x87: let c = try pop(at), b2 = try pop(at), a = try pop(at); try push(.tuple([a, b2, c])) // TUPLE3
+            case 0x5d: try push(.list(PickleList())) // EMPTY_LIST
+            case 0x6c: try push(.list(PickleList(try popMark(at)))) // LIST
+            case 0x61: // APPEND
+                let v = try pop(at)
+                guard case .list(let l)? = stack.last else { throw typeError(at, "APPEND", "list") }
+                l.items.append(v)
+            case 0x65: // APPENDS
+                let vs = try popMark(at)
+                switch stack.last {
+                case .list(let l)?: l.items.append(contentsOf: vs)
+                default: throw typeError(at, "APPENDS", "list")
+                }
+            case 0x7d: try push(.dict(PickleDict())) // EMPTY_DICT
+            case 0x64: // DICT
+                let vs = try popMark(at)
+                let d = PickleDict()
+                try setItems(d, vs, at)
+                try push(.dict(d))
+            case 0x73: // SETITEM
+                let v = try pop(at), k = try pop(at)
+                guard case .dict(let d)? = stack.last else { throw typeError(at, "SETITEM", "dict") }
+                d.set(k, v)
+            case 0x75: // SETITEMS
+                let vs = try popMark(at)
+                guard case .dict(let d)? = stack.last else { throw typeError(at, "SETITEMS", "dict") }
+                try setItems(d, vs, at)
+            case 0x8f: try push(.list(PickleList())) // EMPTY_SET (a set is kept as a list)
+            case 0x90: // ADDITEMS
+                let vs = try popMark(at)
+                guard case .list(let l)? = stack.last else { throw typeError(at, "ADDITEMS", "set") }
+                l.items.append(contentsOf: vs)
+            case 0x91: try push(.list(PickleList(try popMark(at)))) // FROZENSET
+            case 0x63: // GLOBAL
+                let module = try line(), name = try line()
+                try push(.global(try PickleGlobals.resolve(module: module, name: name, file: file)))
+            case 0x93: // STACK_GLOBAL
+                let nameV = try pop(at), moduleV = try pop(at)
+                guard case .string(let name) = nameV, case .string(let module) = moduleV else {
+                    throw FormatError(file: file, "pickle STACK_GLOBAL at byte \(at) needs two strings")
+                }
+                try push(.global(try PickleGlobals.resolve(module: module, name: name, file: file)))
+            case 0x52, 0x81: // REDUCE, NEWOBJ
+                let args = try pop(at), callee = try pop(at)
+                guard case .global(let g) = callee else {
+                    throw FormatError(file: file, "pickle \(op == 0x52 ? "REDUCE" : "NEWOBJ") at byte \(at) calls a \(callee.kind), not an allowed global")
+                }
+                guard let a = args.sequence else { throw FormatError(file: file, "pickle call of \(g.module).\(g.name) with a \(args.kind) of arguments") }
+                try push(try PickleGlobals.call(g, a, file: file))
+            case 0x92: // NEWOBJ_EX
+                _ = try pop(at) // kwargs
+                let args = try pop(at), callee = try pop(at)
+                guard case .global(let g) = callee, let a = args.sequence else {
+                    throw FormatError(file: file, "pickle NEWOBJ_EX at byte \(at) calls a \(callee.kind)")
+                }
+                try push(try PickleGlobals.call(g, a, file: file))
+            case 0x62: // BUILD
+                let state = try pop(at)
+                guard let obj = stack.last else { throw underflow(at) }
+                // Only opaque objects keep their state; a dict's state is attributes (OrderedDict's
+                // `_metadata`), never items; a tensor's state (hooks, requires_grad) is irrelevant here.
+                if case .object(let o) = obj { o.state = state }
+            case 0x51: // BINPERSID
+                let pid = try pop(at)
+                try push(try PickleGlobals.persistentLoad(pid, file: file))
+            case 0x71: try memoize(try u8(), at) // BINPUT
+            case 0x72: try memoize(try u32(), at) // LONG_BINPUT
+            case 0x94: try memoize(memo.count, at) // MEMOIZE
+            case 0x68: try push(try fetch(try u8(), at)) // BINGET
+            case 0x6a: try push(try fetch(try u32(), at)) // LONG_BINGET
+            default:
+                throw FormatError(file: file, "pickle opcode \(Self.opcodeName(UInt8(op))) at byte \(at) is not supported (refused)")
+            }
+        }
+    }
+
+    private mutating func push(_ v: PickleValue) throws {
+        guard stack.count < Self.maxStack else { throw FormatError(file: file, "pickle stack exceeds \(Self.maxStack) items") }
+        stack.append(v)
+    }
+
+    private mutating func pop(_ at: Int) throws -> PickleValue {
+        if let m = marks.last, stack.count <= m { throw FormatError(file: file, "pickle pops past a MARK at byte \(at)") }
+        guard let v = stack.popLast() else { throw underflow(at) }
+        return v
+    }
+
+    private mutating func popMark(_ at: Int) throws -> [PickleValue] {
+        guard let m = marks.popLast(), m <= stack.count else { throw FormatError(file: file, "pickle needs a MARK at byte \(at), none is open") }
+        let items = Array(stack[m...])
+        stack.removeSubrange(m...)
+        return items
+    }
+
+    private func setItems(_ d: PickleDict, _ vs: [PickleValue], _ at: Int) throws {
+        guard vs.count % 2 == 0 else { throw FormatError(file: file, "pickle SETITEMS at byte \(at) with an odd number of items") }
+        for i in stride(from: 0, to: vs.count, by: 2) { d.set(vs[i], vs[i + 1]) }
+    }
+
+    private mutating func memoize(_ i: Int, _ at: Int) throws {
+        guard let v = stack.last else { throw underflow(at) }
+        guard memo.count < Self.maxStack else { throw FormatError(file: file, "pickle memo exceeds \(Self.maxStack) entries") }
+        memo[i] = v
+    }
+
+    private func fetch(_ i: Int, _ at: Int) throws -> PickleValue {
+        guard let v = memo[i] else { throw FormatError(file: file, "pickle reads memo entry \(i) at byte \(at), which was never stored") }
+        return v
+    }
+
+    private func long(_ r: UnsafeRawBufferPointer) throws -> PickleValue {
+        if r.isEmpty { return .int(0) }
+        if r.count <= 8 {
+            var v: UInt64 = 0
+            for (i, byte) in r.enumerated() { v |= UInt64(byte) << (8 * UInt64(i)) }
+            if r.count < 8, r[r.count - 1] & 0x80 != 0 { v |= ~0 << (8 * UInt64(r.count)) } // sign-extend
+            return .int(Int(Int64(bitPattern: v)))
+        }
+        return .bigInt(Array(r))
+    }
+
+    private func underflow(_ at: Int) -> FormatError { FormatError(file: file, "pickle stack underflow at byte \(at)") }
+
+    private func typeError(_ at: Int, _ op: String, _ want: String) -> FormatError {
+        FormatError(file: file, "pickle \(op) at byte \(at) applies to a \(stack.last?.kind ?? "empty stack"), expected a \(want)")
+    }
+
+    /// Names of opcodes this reader refuses, for error messages.
+    static func opcodeName(_ op: UInt8) -> String {
+        let names: [UInt8: String] = [
+            0x69: "INST", 0x6f: "OBJ", 0x82: "EXT1", 0x83: "EXT2", 0x84: "EXT4", 0x97: "NEXT_BUFFER",
+            0x98: "READONLY_BUFFER", 0x49: "INT", 0x4c: "LONG", 0x53: "STRING", 0x56: "UNICODE", 0x46: "FLOAT",
+            0x70: "PUT", 0x67: "GET", 0x50: "PERSID",
+        ]
+        return names[op].map { "\($0) (0x\(String(op, radix: 16)))" } ?? "0x\(String(op, radix: 16))"
+    }
+}

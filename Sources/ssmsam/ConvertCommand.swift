@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import Formats
+import TensorCore
+
+/// `ssmsam convert IN OUT`: rewrite weights in another format (and optionally another float dtype).
+struct ConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert a weight file to safetensors or a PyTorch .pth (zip format).",
+        discussion: "The output format follows OUT's extension (.safetensors, .pth or .pt). The output is written to a temporary name and renamed, so a failure leaves nothing behind.")
+
+    @Argument(help: "The input weight file (PyTorch, safetensors, ONNX, .npy, .npz).") var input: String
+    @Argument(help: "The output file: .safetensors, .pth or .pt.") var output: String
+    @Option(help: "Dot path to a nested state dict in a PyTorch checkpoint.") var key: String?
+    @Option(help: "Store floating-point tensors as f32, f16 or bf16 (integer tensors are kept).") var dtype: String?
+
+    func run() throws {
+        let out = URL(fileURLWithPath: output)
+        let ext = out.pathExtension.lowercased()
+        try CLIErrors.report {
+            guard ["safetensors", "pth", "pt"].contains(ext) else {
+                throw FormatError(file: output, "unknown output format '.\(ext)'; use .safetensors, .pth or .pt")
+            }
+            if let dtype, !["f32", "f16", "bf16"].contains(dtype) {
+                throw FormatError(file: output, "--dtype \(dtype) is not one of f32, f16, bf16")
+            }
+            let inURL = URL(fileURLWithPath: input)
+            if inURL.standardizedFileURL.path == out.standardizedFileURL.path {
+                throw FormatError(file: output, "the output would overwrite the input")
+            }
+            var dict = try CheckpointReader.read(inURL, key: key).tensors
+            let progress = ProgressBar(label: "writing \(out.lastPathComponent)")
+            if let dtype, let target = DType(rawValue: dtype) {
+                var cast = StateDict()
+                for (name, t) in dict.entries {
+                    cast[name] = t.dtype.isFloatingPoint && t.dtype != target ? StoredTensor(t.floatTensor, as: target) : t
+                }
+                dict = cast
+            }
+            if ext == "safetensors" {
+                try SafeTensors.write(dict, metadata: ["format": "pt"], to: out)
+                progress.update(dict.count, dict.count)
+            } else {
+                try TorchZipWriter.write(dict, to: out) { progress.update($0, $1) }
+            }
+            progress.finish()
+            FileHandle.standardError.write(Data("wrote \(output): \(dict.count) tensors, \(InspectCommand.grouped(dict.parameterCount)) values\n".utf8))
+        }
+    }
+}
+
+/// A one-line progress bar on stderr, drawn only when stderr is a terminal.
+struct ProgressBar {
+    let label: String
+    let enabled = isatty(2) != 0
+
+    func update(_ done: Int, _ total: Int) {
+        guard enabled, total > 0 else { return }
+        let width = 30, filled = width * done / total
+        let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
+        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total)".utf8))
+    }
+
+    func finish() { if enabled { FileHandle.standardError.write(Data("\n".utf8)) } }
+}
+
+/// Turns format errors into one line on stderr and exit code 1 (no stack trace, no partial output).
+enum CLIErrors {
+    static func report<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as FormatError {
+            FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}
