@@ -21,6 +21,9 @@ public struct SAMConfig: Codable, Equatable, Sendable {
     public var decoder = Decoder()
     public init() {}
 
+    /// Names accepted by `preset(_:)`.
+    public static var presetNames: [String] { ["vit_b", "vit_l", "vit_h"] }
+
     /// vit_b / vit_l / vit_h as `segment_anything.build_sam` makes them.
     public static func preset(_ name: String) -> SAMConfig? {
         var c = SAMConfig()

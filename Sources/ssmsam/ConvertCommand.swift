@@ -49,28 +49,3 @@ struct ConvertCommand: ParsableCommand {
         }
     }
 }
-
-/// A one-line progress bar on stderr, drawn only when stderr is a terminal.
-struct ProgressBar {
-    let label: String
-    let enabled = isatty(2) != 0
-
-    func update(_ done: Int, _ total: Int) {
-        guard enabled, total > 0 else { return }
-        let width = 30, filled = width * done / total
-        let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
-        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total)".utf8))
-    }
-
-    func finish() { if enabled { FileHandle.standardError.write(Data("\n".utf8)) } }
-}
-
-/// Turns format errors into one line on stderr and exit code 1 (no stack trace, no partial output).
-enum CLIErrors {
-    static func report<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let e as FormatError {
-            FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
-            throw ExitCode.failure
-        }
-    }
-}

@@ -18,19 +18,6 @@ struct LabelMapOption: ParsableArguments {
     func labelMap() throws -> LabelMap { try LabelMap.named(preset) }
 }
 
-/// Runs a command body; data and image errors become one clear line on stderr and exit code 1.
-func reportingErrors(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let e as MedicalDataError {
-        FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
-        throw ExitCode(1)
-    } catch let e as ImagingError {
-        FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
-        throw ExitCode(1)
-    }
-}
-
 /// Display colours of the protocol organs (labels of other organs cycle through the palette).
 enum OrganColours {
     static func colour(_ organ: String, index: Int) -> RGB {

@@ -28,7 +28,7 @@ struct DataEpisodesCommand: ParsableCommand {
     @OptionGroup var labelMapOption: LabelMapOption
 
     func run() throws {
-        try reportingErrors {
+        try CLIErrors.report {
             let map = try labelMapOption.labelMap()
             _ = try map.id(of: organ)
             let v = try NIfTIReader.readVolume(URL(fileURLWithPath: volume))

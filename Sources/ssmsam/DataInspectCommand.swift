@@ -21,7 +21,7 @@ struct DataInspectCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        try reportingErrors {
+        try CLIErrors.report {
             let v = try NIfTIReader.readVolume(URL(fileURLWithPath: volume))
             let map = try labelMapOption.labelMap()
             var organs: [(name: String, voxels: Int, range: ClosedRange<Int>?, count: Int)] = []

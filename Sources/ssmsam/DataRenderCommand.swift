@@ -34,7 +34,7 @@ struct DataRenderCommand: ParsableCommand {
     var output: String
 
     func run() throws {
-        try reportingErrors {
+        try CLIErrors.report {
             let preset = try IntensityPreset(parsing: intensity)
             let map = try labelMapOption.labelMap()
             let names = organs.map { $0.split(separator: ",").map { LabelMap.normalise(String($0)) } } ?? map.organNames

@@ -6,5 +6,6 @@ struct SSMSAMCommand: ParsableCommand {
         commandName: "ssmsam",
         abstract: "Segment Anything (SAM) and SSM-SAM on the CPU: convert, run, meta-train, publish, verify.",
         version: ToolkitVersion.string,
-        subcommands: [DoctorCommand.self, InspectCommand.self, ConvertCommand.self, DataCommand.self])
+        subcommands: [DoctorCommand.self, InspectCommand.self, ConvertCommand.self, EncodeCommand.self,
+                      SegmentCommand.self, DataCommand.self])
 }

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import Formats
+import SAM
+import TensorCore
+
+/// `ssmsam encode`: the image embedding of one image, optionally timed.
+struct EncodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encode", abstract: "Write the image embedding (1 x 256 x 64 x 64, float32 .npy) of an image.")
+
+    @OptionGroup var model: ModelOptions
+    @Option(help: "The image (PNG or JPEG, grey or RGB).") var image: String
+    @Option(help: "Output .npy file.") var out: String
+    @Option(help: "Then run the encoder N more times on the same input and print the median.") var time: Int?
+
+    func run() throws {
+        try CLIErrors.report {
+            let sam = try model.load()
+            let img = try SAMImageInput(path: image, model: sam)
+            let embedding = sam.encode(img.input).embedding
+            try Numpy.write(StoredTensor(embedding), to: URL(fileURLWithPath: out))
+            print("wrote \(out): embedding \(embedding.shape)")
+            if let n = time, n > 0 {
+                var times: [Double] = []
+                for i in 1...n {
+                    let t0 = Date()
+                    _ = sam.encode(img.input)
+                    times.append(Date().timeIntervalSince(t0))
+                    FileHandle.standardError.write(Data("encoder run \(i)/\(n): \(String(format: "%.3f", times.last!)) s\n".utf8))
+                }
+                print(String(format: "encoder median %.3f s", times.sorted()[times.count / 2]))
+            }
+        }
+    }
+}
