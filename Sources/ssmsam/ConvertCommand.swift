@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Formats
+import SAM
 import TensorCore
 
 /// `ssmsam convert IN OUT`: rewrite weights in another format (and optionally another float dtype).
@@ -41,6 +42,11 @@ struct ConvertCommand: ParsableCommand {
             if ext == "safetensors" {
                 try SafeTensors.write(dict, metadata: ["format": "pt"], to: out)
                 progress.update(dict.count, dict.count)
+                // The native format: a SAM checkpoint gets its architecture as JSON beside the weights.
+                if let config = try? SAMConfig.detect(from: dict, file: input) {
+                    try SAMModelStore.writeConfig(config, to: SAMModelStore.configURL(for: out))
+                    FileHandle.standardError.write(Data("wrote \(SAMModelStore.configURL(for: out).path): SAM \(config.preset ?? "custom") architecture\n".utf8))
+                }
             } else {
                 try TorchZipWriter.write(dict, to: out) { progress.update($0, $1) }
             }
