@@ -79,3 +79,29 @@ extension Image8 {
         }
     }
 }
+
+extension Image8 {
+    /// The image enlarged `factor` times by pixel repetition (for looking at small slices).
+    public func zoomed(_ factor: Int) -> Image8 {
+        guard factor > 1 else { return self }
+        var out = Image8(width: width * factor, height: height * factor, channels: channels)
+        for y in 0..<out.height { for x in 0..<out.width { for c in 0..<channels {
+            out[x, y, c] = self[x / factor, y / factor, c]
+        } } }
+        return out
+    }
+
+    /// Images placed left to right on a black background (RGB), top-aligned, `gap` pixels apart.
+    public static func sideBySide(_ images: [Image8], gap: Int) -> Image8 {
+        let width = images.reduce(0) { $0 + $1.width } + gap * max(0, images.count - 1)
+        let height = images.map(\.height).max() ?? 0
+        var out = Image8(width: width, height: height, channels: 3)
+        var x0 = 0
+        for image in images {
+            let rgb = image.rgb()
+            for y in 0..<rgb.height { for x in 0..<rgb.width { for c in 0..<3 { out[x0 + x, y, c] = rgb[x, y, c] } } }
+            x0 += rgb.width + gap
+        }
+        return out
+    }
+}
