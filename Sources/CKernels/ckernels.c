@@ -83,3 +83,51 @@ void ssm_add_relative_position(float *line, const float *rh, const float *rw, lo
         for (long kx = 0; kx < w; kx++) seg[kx] += a + rw[kx];
     }
 }
+
+// erf(x) for x >= 0 with |error| < 1.5e-7 (Abramowitz & Stegun 7.1.26), odd extension for x < 0.
+__attribute__((target("avx2,fma")))
+static inline __m256 erf8(__m256 x) {
+    const __m256 sign = _mm256_and_ps(x, _mm256_set1_ps(-0.0f));
+    __m256 a = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+    __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(a, _mm256_set1_ps(0.3275911f), _mm256_set1_ps(1.0f)));
+    __m256 p = _mm256_set1_ps(1.061405429f);
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+    p = _mm256_mul_ps(p, t);
+    __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(a, a)));
+    __m256 r = _mm256_fnmadd_ps(p, e, _mm256_set1_ps(1.0f));
+    return _mm256_or_ps(r, sign);
+}
+
+__attribute__((target("avx2,fma")))
+static void gelu_avx2(float *x, long n) {
+    long i = 0;
+    const __m256 half = _mm256_set1_ps(0.5f), rs2 = _mm256_set1_ps(0.70710678118654752f), one = _mm256_set1_ps(1.0f);
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256 g = _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, erf8(_mm256_mul_ps(v, rs2))));
+        _mm256_storeu_ps(x + i, g);
+    }
+    for (; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+}
+
+void ssm_gelu(float *x, long n) {
+    if (ssm_kernels_vectorized()) { gelu_avx2(x, n); return; }
+    for (long i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+}
+
+void ssm_layer_norm_rows(const float *x, float *y, long rows, long n, const float *w, const float *b, float eps) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * n;
+        float *yr = y + r * n;
+        double s = 0, ss = 0;
+        for (long j = 0; j < n; j++) s += xr[j];
+        double mean = s / n;
+        for (long j = 0; j < n; j++) { double d = xr[j] - mean; ss += d * d; }
+        float inv = (float)(1.0 / sqrt(ss / n + eps)), m = (float)mean;
+        if (w && b) for (long j = 0; j < n; j++) yr[j] = (xr[j] - m) * inv * w[j] + b[j];
+        else for (long j = 0; j < n; j++) yr[j] = (xr[j] - m) * inv;
+    }
+}

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Element-wise arithmetic with PyTorch broadcasting (`torch.add`, `sub`, `mul`, `div`).
@@ -127,8 +128,15 @@ extension Tensor {
     public func relu() -> Tensor { map { $0 > 0 ? $0 : 0 } }
     /// `torch.sigmoid`.
     public func sigmoid() -> Tensor { map { 1 / (1 + Foundation.exp(-$0)) } }
-    /// `torch.nn.functional.gelu` with the exact erf form (approximate="none").
-    public func gelu() -> Tensor { map { 0.5 * $0 * (1 + Foundation.erf($0 * 0.70710678118654752)) } }
+    /// `torch.nn.functional.gelu` with the exact erf form (approximate="none"); vectorised erf (CKernels).
+    public func gelu() -> Tensor {
+        var out = self
+        out.data.withUnsafeMutableBufferPointer { o in
+            let p = o.baseAddress!
+            Parallel.forRanges(o.count, costPerItem: 4) { r in ssm_gelu(p + r.lowerBound, r.count) }
+        }
+        return out
+    }
     /// `torch.nn.functional.logsigmoid`, stable for large |x|: min(x, 0) - log1p(exp(-|x|)).
     public func logSigmoid() -> Tensor { map { Swift.min($0, 0) - Foundation.log1p(Foundation.exp(-abs($0))) } }
     /// `torch.exp`.

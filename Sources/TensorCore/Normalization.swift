@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Normalisation over one axis of an (outer, n, inner) layout: the shared core of LayerNorm (last axis),
@@ -62,11 +63,27 @@ extension Tensor {
     }
 
     /// `torch.nn.functional.layer_norm` over the last axis, with optional affine weight and bias.
+    /// One fused pass per row (CKernels) when both affine terms are given, as in every SAM layer norm.
     public func layerNorm(weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
         let n = shape.last ?? 1
+        if let w = weight { precondition(w.shape == [n], "layerNorm: weight \(w.shape) vs input \(shape)") }
+        if let b = bias { precondition(b.shape == [n], "layerNorm: bias \(b.shape) vs input \(shape)") }
+        if let w = weight, let b = bias, n > 0 {
+            var y = Tensor(uninitializedShape: shape)
+            let rows = count / n
+            data.withUnsafeBufferPointer { px in y.data.withUnsafeMutableBufferPointer { py in
+                w.data.withUnsafeBufferPointer { pw in b.data.withUnsafeBufferPointer { pb in
+                    let (X, Y, W, B) = (px.baseAddress!, py.baseAddress!, pw.baseAddress!, pb.baseAddress!)
+                    Parallel.forRanges(rows, costPerItem: n * 3) { r in
+                        ssm_layer_norm_rows(X + r.lowerBound * n, Y + r.lowerBound * n, r.count, n, W, B, eps)
+                    }
+                } }
+            } }
+            return y
+        }
         var y = normalized(outer: count / Swift.max(n, 1), n: n, inner: 1, eps: eps).normalized
-        if let w = weight { precondition(w.shape == [n], "layerNorm: weight \(w.shape) vs input \(shape)"); y = y * w }
-        if let b = bias { precondition(b.shape == [n], "layerNorm: bias \(b.shape) vs input \(shape)"); y = y + b }
+        if let w = weight { y = y * w }
+        if let b = bias { y = y + b }
         return y
     }
 

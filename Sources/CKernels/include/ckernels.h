@@ -9,6 +9,13 @@ void ssm_softmax_row(float *row, long n);
 /// line[ky * w + kx] += rh[ky] + rw[kx] for ky < h, kx < w.
 void ssm_add_relative_position(float *line, const float *rh, const float *rw, long h, long w);
 
+/// x[i] = gelu(x[i]) = 0.5 x (1 + erf(x / sqrt 2)), erf to within 2e-7 (Abramowitz-Stegun 7.1.26 refined).
+void ssm_gelu(float *x, long n);
+
+/// y[r, :] = (x[r, :] - mean) / sqrt(var + eps) * w + b for each of `rows` rows of length n (biased
+/// variance, accumulated in double); w and b may be NULL.
+void ssm_layer_norm_rows(const float *x, float *y, long rows, long n, const float *w, const float *b, float eps);
+
 /// Whether the vector paths are in use on this CPU.
 int ssm_kernels_vectorized(void);
 

@@ -50,6 +50,9 @@ extension Variable {
     /// `F.layer_norm` over the last axis.
     public func layerNorm(weight: Variable?, bias: Variable?, eps: Float = 1e-5) -> Variable {
         let n = shape.last ?? 1
+        if let w = weight, let b = bias, !(requiresGrad || w.requiresGrad || b.requiresGrad) || !Variable.isRecording {
+            return Variable(value.layerNorm(weight: w.value, bias: b.value, eps: eps))  // inference: fused kernel
+        }
         var y = normalize(outer: value.count / Swift.max(n, 1), n: n, inner: 1, eps: eps)
         if let w = weight { y = y * w }
         if let b = bias { y = y + b }
