@@ -38,11 +38,14 @@ let package = Package(
                                  .linkedLibrary("z"), .linkedLibrary("m")]),
 
         // 8-bit images: PNG/JPEG input, PNG output, mask tints, contours and points.
-        .target(name: "Imaging", dependencies: ["CPNG", "CJPEG"]),
+        .target(name: "Imaging", dependencies: ["CPNG", "CJPEG", "FileIO"]),
 
         // Medical volumes (NIfTI), intensity presets, label maps, datasets and the few-shot protocol's
         // data layer (settings, folds, chunks, episodes, 3-D Dice). Deliberately independent of TensorCore.
         .target(name: "MedicalData", dependencies: ["CNIfTI", "Imaging"]),
+
+        // Atomic file writing (temporary name + rename), shared by every module that writes files.
+        .target(name: "FileIO"),
 
         // Float32 tensors, CPU kernels on OpenBLAS, reverse-mode autodiff, optimisers.
         .target(name: "TensorCore", dependencies: ["CBLAS", "CSystem", "CKernels"],
@@ -53,7 +56,7 @@ let package = Package(
         // committed, so builds need only libprotobuf-c (Debian: libprotobuf-c-dev).
         .target(name: "CONNX", path: "Sources/Formats/onnx", exclude: ["onnx_subset.proto"],
                 publicHeadersPath: ".", linkerSettings: [.linkedLibrary("protobuf-c")]),
-        .target(name: "Formats", dependencies: ["TensorCore", "CArchive", "CONNX"],
+        .target(name: "Formats", dependencies: ["TensorCore", "FileIO", "CArchive", "CONNX"],
                 exclude: ["FORMATS.md", "onnx"]),
 
         // The Segment Anything Model: image encoders, prompt encoder, mask decoder, pre/post-processing.
@@ -69,12 +72,14 @@ let package = Package(
         .executableTarget(name: "gemm-bench", dependencies: ["TensorCore"], path: "bench/gemm"),
         .executableTarget(name: "sam-bench", dependencies: ["SAM", "Formats", "TensorCore"], path: "bench/sam"),
 
+        // Shared by the test targets: running the built CLI.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Formats"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "SAMTests", dependencies: ["SAM", "TensorCore", "Formats"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
-        .testTarget(name: "FormatsTests", dependencies: ["Formats", "TensorCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "MedicalDataTests", dependencies: ["MedicalData", "Imaging"],
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "TensorCore", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "MedicalDataTests", dependencies: ["MedicalData", "Imaging", "TestSupport"],
                     exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]

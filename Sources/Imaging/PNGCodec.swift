@@ -1,4 +1,5 @@
 import CPNG
+import FileIO
 import Foundation
 
 /// PNG input and output through libpng (no hand-written codec).
@@ -23,7 +24,7 @@ public enum PNGCodec {
     /// Writes `image` as an 8-bit grey or RGB PNG. The file appears complete or not at all: the data
     /// goes to a temporary file in the same folder, which is then renamed into place.
     public static func write(_ image: Image8, to url: URL) throws {
-        try AtomicWrite.replace(url) { tmp in
+        try AtomicFile.replace(url) { tmp in
             var err = [CChar](repeating: 0, count: 512)
             let rc = image.pixels.withUnsafeBufferPointer { buf in
                 cpng_write(tmp.path, UInt32(image.width), UInt32(image.height), Int32(image.channels),

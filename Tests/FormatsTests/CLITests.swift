@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Runs the built `ssmsam` binary: exit codes, stderr messages, and no output file after a failure.
@@ -12,28 +13,8 @@ final class CLITests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
 
-    private func binary() throws -> URL {
-        // The test bundle sits beside the products in .build/<config>/.
-        var dir = Bundle(for: Self.self).bundleURL.deletingLastPathComponent()
-        if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("ssmsam").path) {
-            dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/debug")
-        }
-        let url = dir.appendingPathComponent("ssmsam")
-        guard FileManager.default.isExecutableFile(atPath: url.path) else { throw XCTSkip("ssmsam binary not built at \(url.path)") }
-        return url
-    }
-
     private func run(_ args: [String]) throws -> (code: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = try binary()
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        try SSMSAMProcess.run(args, near: Bundle(for: Self.self))
     }
 
     func testInspectJSON() throws {

@@ -1,32 +1,11 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `ssmsam data ...` as a process: output on the real CT, and exit code 1 with a clear message on bad input.
 final class CLITests: XCTestCase {
-    var binary: URL {
-        get throws {
-            // The test bundle sits in the build products folder beside the executable.
-            let bundle = Bundle(for: CLITests.self).bundleURL
-            let candidates = [bundle, bundle.deletingLastPathComponent(), Bundle.main.bundleURL]
-                .map { $0.appendingPathComponent("ssmsam") }
-            guard let url = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-                throw XCTSkip("ssmsam not built beside the test bundle \(bundle.path)")
-            }
-            return url
-        }
-    }
-
     func run(_ args: [String]) throws -> (code: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = try binary
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        try SSMSAMProcess.run(args, near: Bundle(for: Self.self))
     }
 
     func testInspectJSON() throws {

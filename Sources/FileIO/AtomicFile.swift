@@ -1,0 +1,57 @@
+import Foundation
+
+/// A file that could not be written (or renamed into place).
+public struct FileWriteError: Error, CustomStringConvertible, Equatable {
+    public let file: String
+    public let message: String
+    public init(file: String, _ message: String) { (self.file, self.message) = (file, message) }
+    public var description: String { "\(file): \(message)" }
+}
+
+/// Writes files so that a failure never leaves a half file: the content goes to a temporary name in the
+/// destination's folder and is renamed into place only when complete.
+public enum AtomicFile {
+    /// Calls `body` with a handle on a temporary file, then renames it to `url`. On any error the
+    /// temporary file is removed and the destination is left as it was.
+    public static func write(to url: URL, _ body: (FileHandle) throws -> Void) throws {
+        try replace(url) { tmp in
+            guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
+                throw FileWriteError(file: url.path, "cannot create a temporary file in \(tmp.deletingLastPathComponent().path)")
+            }
+            let handle = try FileHandle(forWritingTo: tmp)
+            do {
+                try body(handle)
+                try handle.synchronize()
+                try handle.close()
+            } catch {
+                try? handle.close()
+                throw error
+            }
+        }
+    }
+
+    /// Calls `body` with a temporary path beside `url` for a writer that opens files itself (C libraries),
+    /// then renames it to `url`. On any error the temporary file is removed.
+    public static func replace(_ url: URL, _ body: (URL) throws -> Void) throws {
+        let dir = url.deletingLastPathComponent()
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
+            throw FileWriteError(file: url.path, "the folder \(dir.path) does not exist")
+        }
+        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
+        do {
+            try body(tmp)
+            if rename(tmp.path, url.path) != 0 {
+                throw FileWriteError(file: url.path, "cannot rename \(tmp.lastPathComponent) into place: \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw error
+        }
+    }
+
+    /// Writes `data` to `url` atomically.
+    public static func write(_ data: Data, to url: URL) throws {
+        try write(to: url) { try $0.write(contentsOf: data) }
+    }
+}
