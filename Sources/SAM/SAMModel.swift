@@ -12,7 +12,9 @@ public struct SAMModel {
     /// Builds the model and binds every parameter from `dict` by its official name; throws one error
     /// listing all missing, unexpected and misshaped tensors. The configuration is detected from the
     /// shapes when not given.
-    public init(_ dict: StateDict, file: String, config: SAMConfig? = nil, trainable: Bool = false) throws {
+    /// Hugging Face `SamModel` names are accepted too (`HuggingFaceNames`).
+    public init(_ checkpoint: StateDict, file: String, config: SAMConfig? = nil, trainable: Bool = false) throws {
+        let dict = HuggingFaceNames.toOfficial(checkpoint)
         let c = try config ?? SAMConfig.detect(from: dict, file: file)
         let binder = WeightBinder(dict, file: file, trainable: trainable)
         self.config = c

@@ -56,3 +56,20 @@ final class LoadingTests: XCTestCase {
 }
 
 import Foundation
+
+/// Checkpoints in Hugging Face `transformers` SamModel names (fixture: scripts/make_hf_fixture.py).
+final class HuggingFaceNameTests: XCTestCase {
+    func testSamModelNamesLoadAndComputeTheSame() throws {
+        let (hf, _) = try SAMFixtures.file("sam_small_hf.safetensors")
+        XCTAssertTrue(HuggingFaceNames.applies(to: hf))
+        let (official, _) = try SAMFixtures.file("sam_small.safetensors")
+        let renamed = HuggingFaceNames.toOfficial(hf)
+        XCTAssertEqual(Set(renamed.names), Set(official.names), "every SamModel name maps to an official one")
+        for name in official.names { XCTAssertEqual(renamed[name], official[name], name) }
+        let config = try SAMFixtures.model().config
+        let model = try SAMModel(hf, file: "sam_small_hf.safetensors", config: config)
+        let (ref, _) = try SAMFixtures.outputs()
+        let out = model.predict(embedding: ref["encoder.embedding"]!, points: [PromptPoint(x: 30.2, y: 70.8)], multimask: true)
+        assertParity(out.lowResLogits, ref["point.low_res_logits"], "low-res logits through SamModel names")
+    }
+}
