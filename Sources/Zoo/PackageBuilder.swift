@@ -76,8 +76,9 @@ public enum PackageBuilder {
         guard problems.isEmpty else { throw ZooError(file: PackageLayout.goldenPrompts, problems.joined(separator: "; ")) }
         let out = GoldenRunner.run(model: model, image: image, prompts: r.prompts)
 
-        try SafeTensors.write(stored, metadata: ["ssmsam.id": r.id, "ssmsam.version": r.version, "ssmsam.kind": baseRef == nil ? "base" : "delta"],
-                              to: directory.appendingPathComponent(PackageLayout.weights))
+        // No id or version inside the weights: their sha256 then names the tensors alone, so a base pinned
+        // by a delta stays recognisable whatever it is called.
+        try SafeTensors.write(stored, to: directory.appendingPathComponent(PackageLayout.weights))
         try ImageIO.writePNG(image, to: directory.appendingPathComponent(PackageLayout.goldenImage))
         try AtomicFile.write(try prettyJSON(r.prompts), to: directory.appendingPathComponent(PackageLayout.goldenPrompts))
         var outputs = StateDict()
