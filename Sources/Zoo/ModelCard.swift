@@ -60,6 +60,10 @@ public enum ModelCard {
 
     static func architecture(_ c: SAMConfig) -> String {
         let e = c.encoder
+        // Presets other than SAM's ViTs (e.g. mobile_sam's TinyViT) keep their encoder settings elsewhere.
+        if let p = c.preset, !p.hasPrefix("vit_") {
+            return "\(p): image \(e.imageSize) px; decoder dim \(c.decoder.promptDim), \(c.decoder.heads) heads"
+        }
         let name = c.preset.map { "SAM \($0)" } ?? "SAM ViT"
         return "\(name): image \(e.imageSize) px, patch \(e.patchSize), embed \(e.embedDim), depth \(e.depth), \(e.heads) heads; "
             + "decoder dim \(c.decoder.promptDim), \(c.decoder.heads) heads"
