@@ -118,7 +118,13 @@ public final class Registry {
             }
             let dest = root.appendingPathComponent(rel)
             if fm.fileExists(atPath: dest.path) {
-                throw ZooError(file: dest.path, "exists but is not in index.json; remove the folder or repair the index")
+                // Not in the index: left by an install that died between the rename and the index write.
+                // The index is the truth and we hold the exclusive lock, so the orphan goes.
+                let orphan = stagingURL.appendingPathComponent("orphan-\(UUID().uuidString)")
+                guard rename(dest.path, orphan.path) == 0 else {
+                    throw ZooError(file: dest.path, "exists but is not in index.json, and cannot be moved aside: \(String(cString: strerror(errno)))")
+                }
+                try? fm.removeItem(at: orphan)
             }
             let created = try makeParents(of: dest)
             let entry = RegistryIndex.Entry(id: manifest.id, version: manifest.version, kind: manifest.kind, base: manifest.base?.reference,

@@ -11,7 +11,9 @@ struct RegistryLock {
 
     /// Runs `body` holding the lock; waits for other holders.
     func withLock<T>(exclusive: Bool, _ body: () throws -> T) throws -> T {
-        let fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        var fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        // A read-only registry (e.g. one shared by a team) can still be read under a shared lock.
+        if fd < 0 && !exclusive { fd = open(url.path, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else { throw ZooError(file: url.path, "cannot open the registry lock: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         while flock(fd, exclusive ? LOCK_EX : LOCK_SH) != 0 {
