@@ -51,15 +51,32 @@ public enum ManifestSchema {
 
     static func isSHA256(_ s: String) -> Bool { s.count == 64 && s.allSatisfy { $0.isASCIIDigit || ("a"..."f").contains($0) } }
 
+    /// Sizes must be positive, divide as the model needs and stay within bounds, so a hostile manifest
+    /// cannot make model construction divide by zero or allocate without limit.
     static func architectureProblems(_ m: Manifest) -> [String] {
         let e = m.architecture.encoder, d = m.architecture.decoder
         var p: [String] = []
-        let positive: [(String, Int)] = [("encoder.imageSize", e.imageSize), ("encoder.patchSize", e.patchSize),
-                                         ("encoder.embedDim", e.embedDim), ("encoder.depth", e.depth), ("encoder.heads", e.heads),
-                                         ("decoder.promptDim", d.promptDim), ("decoder.heads", d.heads)]
-        for (name, v) in positive where v <= 0 { p.append("architecture.\(name) is \(v), expected a positive number") }
-        if e.patchSize > 0, e.imageSize % e.patchSize != 0 {
-            p.append("architecture.encoder.imageSize \(e.imageSize) is not a multiple of patchSize \(e.patchSize)")
+        let bounded: [(String, Int, ClosedRange<Int>)] = [
+            ("encoder.imageSize", e.imageSize, 16...4096), ("encoder.patchSize", e.patchSize, 1...64),
+            ("encoder.embedDim", e.embedDim, 1...8192), ("encoder.depth", e.depth, 1...128), ("encoder.heads", e.heads, 1...128),
+            ("encoder.mlpDim", e.mlpDim, 1...32768), ("encoder.windowSize", e.windowSize, 1...256),
+            ("encoder.outChannels", e.outChannels, 1...4096),
+            ("decoder.promptDim", d.promptDim, 1...4096), ("decoder.maskInChannels", d.maskInChannels, 1...1024),
+            ("decoder.transformerDepth", d.transformerDepth, 1...64), ("decoder.heads", d.heads, 1...128),
+            ("decoder.mlpDim", d.mlpDim, 1...32768), ("decoder.attentionDownsample", d.attentionDownsample, 1...64),
+            ("decoder.multimaskOutputs", d.multimaskOutputs, 1...16), ("decoder.iouHeadDepth", d.iouHeadDepth, 1...16),
+            ("decoder.iouHeadHidden", d.iouHeadHidden, 1...8192)]
+        for (name, v, range) in bounded where !range.contains(v) {
+            p.append("architecture.\(name) is \(v), expected \(range.lowerBound)...\(range.upperBound)")
+        }
+        guard p.isEmpty else { return p }
+        if e.imageSize % e.patchSize != 0 { p.append("architecture.encoder.imageSize \(e.imageSize) is not a multiple of patchSize \(e.patchSize)") }
+        if e.embedDim % e.heads != 0 { p.append("architecture.encoder.embedDim \(e.embedDim) is not a multiple of heads \(e.heads)") }
+        if let bad = e.globalAttentionBlocks.first(where: { !(0..<e.depth).contains($0) }) {
+            p.append("architecture.encoder.globalAttentionBlocks names block \(bad), the encoder has \(e.depth)")
+        }
+        if d.promptDim % d.attentionDownsample != 0 || (d.promptDim / d.attentionDownsample) % d.heads != 0 || d.promptDim % d.heads != 0 {
+            p.append("architecture.decoder.promptDim \(d.promptDim) does not split into \(d.heads) heads (downsample \(d.attentionDownsample))")
         }
         return p
     }

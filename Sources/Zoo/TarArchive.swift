@@ -7,6 +7,8 @@ import Foundation
 public enum TarArchive {
     /// Most entries an archive may hold.
     public static let maxEntries = 10_000
+    /// Most bytes an archive may extract to (a vit_h package is about 2.6 GB).
+    public static let maxTotalBytes = 32 << 30
     static let blockSize = 1 << 20
 
     /// Writes `paths` (relative to `directory`) into `url`, via a temporary file renamed into place.
@@ -71,6 +73,7 @@ public enum TarArchive {
         }
         var paths: [String] = []
         var seen = Set<String>()
+        var extracted = 0
         var buffer = [UInt8](repeating: 0, count: blockSize)
         while true {
             var entry: OpaquePointer?
@@ -107,6 +110,9 @@ public enum TarArchive {
             }
             defer { try? out.close() }
             var total = 0
+            if declared > maxTotalBytes - extracted {
+                throw ZooError(file: file, "entry '\(name)' declares \(declared) bytes; at most \(maxTotalBytes) may be extracted in all")
+            }
             while true {
                 let n = buffer.withUnsafeMutableBytes { archive_read_data(a, $0.baseAddress, $0.count) }
                 if n == 0 { break }
@@ -114,6 +120,7 @@ public enum TarArchive {
                     throw ZooError(file: file, "entry '\(name)': truncated or corrupt after \(total) of \(declared) bytes: \(message(a))")
                 }
                 total += n
+                guard extracted + total <= maxTotalBytes else { throw ZooError(file: file, "more than \(maxTotalBytes) bytes of data") }
                 guard declared < 0 || total <= declared else { throw ZooError(file: file, "entry '\(name)': more data than its \(declared) bytes") }
                 try out.write(contentsOf: Data(buffer[0..<n]))
             }
@@ -121,6 +128,7 @@ public enum TarArchive {
                 throw ZooError(file: file, "entry '\(name)': \(total) bytes of data, its header declares \(declared) (truncated archive)")
             }
             paths.append(name)
+            extracted += total
         }
         return paths
     }

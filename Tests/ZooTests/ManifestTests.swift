@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Formats
 import Zoo
 
 /// Versions, ids, references and the manifest schema's free-form parts.
@@ -41,6 +42,25 @@ final class ManifestTests: XCTestCase {
         ])
         m.metrics = .array([])
         XCTAssert(ManifestSchema.problems(m).contains("metrics must be a JSON object, found []"))
+    }
+
+    func testHostileArchitectureIsRefusedBeforeAnyModelIsBuilt() throws {
+        let work = try ZooFixtures.temporaryDirectory(self)
+        let pkg = try ZooFixtures.buildBase(in: work)
+        var m = try ZooPackage.read(pkg).manifest
+        m.architecture.decoder.heads = 0
+        m.architecture.encoder.imageSize = 1 << 20
+        XCTAssertEqual(ManifestSchema.problems(m), ["architecture.encoder.imageSize is 1048576, expected 16...4096",
+                                                    "architecture.decoder.heads is 0, expected 1...128"])
+        m = try ZooPackage.read(pkg).manifest
+        m.architecture.encoder.globalAttentionBlocks = [1, 9]
+        XCTAssertEqual(ManifestSchema.problems(m), ["architecture.encoder.globalAttentionBlocks names block 9, the encoder has 4"])
+        // Through the verifier: a schema failure, and the numbers are not run.
+        try AtomicFile.write(try m.encoded(), to: pkg.appendingPathComponent(PackageLayout.manifest))
+        let report = Verifier.verify(pkg, numbers: true, base: { _ in nil }, baseLocation: "-")
+        XCTAssertEqual(report.issues.map(\.description), [
+            "manifest.json: architecture.encoder.globalAttentionBlocks names block 9, the encoder has 4",
+            "golden/outputs.safetensors: numbers not checked: the package failed the checks above"])
     }
 
     func testManifestRoundTripsThroughJSON() throws {
