@@ -7,13 +7,18 @@ import Zoo
 struct ZooAddCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add", abstract: "Build a package from a checkpoint (golden outputs computed) and install it.",
-        discussion: "With --base the package is a delta: only the tensors that differ from the installed base (or that it lacks) are kept.")
+        discussion: """
+            With --base the package is a delta: only the tensors that differ from the installed base (or that it lacks) are kept. \
+            With --catalogue-entry (e.g. zoo/sam/mobile_sam/1.0.0) the id, version, license and description come from that entry, \
+            and the package lands only if its weights have the catalogued sha256 (and its golden outputs match the entry's, when it has them).
+            """)
 
     @Argument(help: "The checkpoint (.pth, .onnx, .safetensors, .npz: anything convert reads).") var checkpoint: String
-    @Option(help: "Model id, e.g. ssm-sam/vit_b/liver.") var id: String
-    @Option(help: "Semantic version, e.g. 1.0.0.") var version: String
+    @Option(help: "Model id, e.g. ssm-sam/vit_b/liver.") var id: String?
+    @Option(help: "Semantic version, e.g. 1.0.0.") var version: String?
+    @Option(help: "A catalogue entry folder this checkpoint must reproduce (its metadata is used).") var catalogueEntry: String?
     @Option(help: "Installed base model ID@VERSION: makes a delta on it.") var base: String?
-    @Option(help: "License (an SPDX-like id such as apache-2.0).") var license: String = "other"
+    @Option(help: "License (an SPDX-like id such as apache-2.0; default: other).") var license: String?
     @Option(help: "Architecture JSON (a SAM config); default: the .json beside the checkpoint, the base's, or detected from shapes.") var config: String?
     @Option(help: "Dot path to the state dict inside a nested PyTorch checkpoint.") var key: String?
     @Option(help: "One-line description for the card.") var description: String?
@@ -29,12 +34,19 @@ struct ZooAddCommand: ParsableCommand {
     func run() throws {
         try CLIErrors.report {
             let registry = registryOptions.open()
+            let entry = try catalogueEntry.map { try Manifest.read(URL(fileURLWithPath: $0).appendingPathComponent(PackageLayout.manifest)) }
+            guard let id = id ?? entry?.id, let version = version ?? entry?.version else {
+                throw ValidationError("give --id and --version, or --catalogue-entry")
+            }
             var r = PackageRequest(checkpoint: URL(fileURLWithPath: checkpoint), id: id, version: version)
-            (r.key, r.license, r.description, r.organ, r.modality, r.dataset, r.sourceURL) = (key, license, description, organ, modality, dataset, sourceURL)
+            (r.key, r.description, r.sourceURL) = (key ?? entry?.source?.key, description ?? entry?.description, sourceURL ?? entry?.source?.url)
+            (r.organ, r.modality, r.dataset) = (organ ?? entry?.organ, modality ?? entry?.modality, dataset ?? entry?.dataset)
+            r.license = license ?? entry?.license ?? "other"
+            (r.protocolSettings, r.metrics) = (entry?.protocolSettings, entry?.metrics)
             if let config { r.config = try SAMModelStore.readConfig(URL(fileURLWithPath: config)) }
             if let base { r.base = try registry.package(try ModelReference(parsing: base)) }
-            r.protocolSettings = try `protocol`.map { try jsonArgument($0, option: "--protocol") }
-            r.metrics = try metrics.map { try jsonArgument($0, option: "--metrics") }
+            if let p = `protocol` { r.protocolSettings = try jsonArgument(p, option: "--protocol") }
+            if let m = metrics { r.metrics = try jsonArgument(m, option: "--metrics") }
 
             let fm = FileManager.default
             let target = out.map { URL(fileURLWithPath: $0) }
@@ -43,6 +55,15 @@ struct ZooAddCommand: ParsableCommand {
             let tmp = parent.appendingPathComponent(".zoo-add-\(getpid())-\(UUID().uuidString.prefix(8))")
             defer { try? fm.removeItem(at: tmp) }
             let m = try PackageBuilder.build(r, into: tmp, toolkitVersion: ToolkitVersion.string)
+            if let catalogueEntry {
+                let issues = try Catalogue.compare(built: try ZooPackage.read(tmp), with: URL(fileURLWithPath: catalogueEntry))
+                guard issues.isEmpty else {
+                    throw ZooError(file: checkpoint, "does not reproduce the catalogue entry \(catalogueEntry):\n"
+                                   + issues.map { "  \($0)" }.joined(separator: "\n"))
+                }
+                print("matches the catalogue entry \(catalogueEntry): weights sha256" + (FileManager.default.fileExists(
+                    atPath: catalogueEntry + "/" + PackageLayout.goldenOutputs) ? " and golden outputs" : ""))
+            }
             if let target {
                 guard rename(tmp.path, target.path) == 0 else { throw ValidationError("cannot move the package to \(target.path)") }
                 print("wrote \(target.path): \(m.reference) (\(m.kind.rawValue), \(m.weights.tensors) tensors)")

@@ -16,7 +16,7 @@ struct ZooListCommand: ParsableCommand {
                 for e in try Catalogue.entries(in: URL(fileURLWithPath: catalogue)) {
                     let m = e.manifest
                     rows.append([m.reference, m.kind.rawValue, m.base?.reference ?? "-", m.organ ?? "-", m.license,
-                                 e.complete ? "installable" : "manifest and card only"])
+                                 e.complete ? "complete" : "without " + e.missing.joined(separator: ", ")])
                 }
                 if rows.isEmpty { print("no entries in \(catalogue)"); return }
                 table(["ENTRY", "KIND", "BASE", "ORGAN", "LICENSE", "FILES"], rows)

@@ -34,6 +34,20 @@ final class ZooCLITests: XCTestCase {
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 
+    func testAddFromACatalogueEntry() throws {
+        let entry = ZooFixtures.repo.appendingPathComponent("zoo/test/sam-small-random/1.0.0").path
+        let config = ZooFixtures.repo.appendingPathComponent("scripts/zoo/sam_small.json").path
+        let tuned = try ZooFixtures.tunedCheckpoint(in: work).path
+        var r = try run(["zoo", "add", tuned, "--config", config, "--catalogue-entry", entry])
+        XCTAssertEqual(r.code, 1)
+        XCTAssert(r.err.hasPrefix("error: \(tuned): does not reproduce the catalogue entry \(entry):\n  weights.safetensors: sha256 "), r.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: registry.path + "/index.json"))
+        r = try run(["zoo", "add", ZooFixtures.samSmall.path, "--config", config, "--catalogue-entry", entry])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssert(r.out.hasPrefix("matches the catalogue entry \(entry): weights sha256 and golden outputs\nadded test/sam-small-random@1.0.0"), r.out)
+        XCTAssertEqual(try Registry(root: registry).list().first?.license, "apache-2.0")
+    }
+
     func testCommands() throws {
         let config = ZooFixtures.repo.appendingPathComponent("scripts/zoo/sam_small.json").path
         var r = try run(["zoo", "list"])
