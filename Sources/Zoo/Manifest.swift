@@ -61,14 +61,20 @@ public struct Manifest: Codable, Equatable {
         public init(path: String, size: Int, sha256: String) { (self.path, self.size, self.sha256) = (path, size, sha256) }
     }
 
+    /// `ssmsam-zoo/1`.
     public var schema: String
+    /// e.g. `ssm-sam/vit_b/liver` (`ModelReference.problem(id:)` gives the rule).
     public var id: String
+    /// A semantic version.
     public var version: String
     public var kind: Kind
+    /// The base a delta applies to (nil for a base model).
     public var base: BaseReference?
+    /// Free text for the card.
     public var description: String?
     /// The SAM architecture (the same JSON as a model's config file).
     public var architecture: SAMConfig
+    /// What the model segments, from what images, learnt on what (free text; nil when not stated).
     public var organ: String?
     public var modality: String?
     public var dataset: String?
@@ -76,12 +82,14 @@ public struct Manifest: Codable, Equatable {
     public var protocolSettings: JSONValue?
     /// Evaluation results (free-form; known keys are checked).
     public var metrics: JSONValue?
+    /// SPDX-like id (`other` when not stated).
     public var license: String
     public var toolkit: Toolkit
     /// ISO 8601 UTC time of creation.
     public var created: String
     public var source: Source?
     public var weights: Weights
+    /// Every file of the package except `manifest.json`, sorted by path.
     public var files: [FileEntry]
 
     enum CodingKeys: String, CodingKey {
