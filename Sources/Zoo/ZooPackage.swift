@@ -43,6 +43,10 @@ public struct ZooPackage {
         do { prompts = try JSONDecoder().decode(GoldenPrompts.self, from: Data(contentsOf: promptsURL)) } catch let e as DecodingError {
             throw ZooError(file: promptsURL.path, "not valid golden prompts: \(Manifest.describe(e))")
         } catch { throw ZooError(file: promptsURL.path, "cannot read: \(error)") }
+        // The paths are fixed: never read a file a hostile prompts.json points at outside the package.
+        guard prompts.image == PackageLayout.goldenImage, prompts.outputs == PackageLayout.goldenOutputs else {
+            throw ZooError(file: promptsURL.path, "image and outputs must be \(PackageLayout.goldenImage) and \(PackageLayout.goldenOutputs), found \(prompts.image) and \(prompts.outputs)")
+        }
         let image = try ImageIO.read(url(prompts.image))
         let problems = prompts.problems(imageWidth: image.width, imageHeight: image.height)
         guard problems.isEmpty else { throw ZooError(file: promptsURL.path, problems.joined(separator: "; ")) }
