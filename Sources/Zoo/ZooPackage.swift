@@ -47,6 +47,7 @@ public struct ZooPackage {
         guard prompts.image == PackageLayout.goldenImage, prompts.outputs == PackageLayout.goldenOutputs else {
             throw ZooError(file: promptsURL.path, "image and outputs must be \(PackageLayout.goldenImage) and \(PackageLayout.goldenOutputs), found \(prompts.image) and \(prompts.outputs)")
         }
+        try Self.checkPNGHeader(url(prompts.image))
         let image = try ImageIO.read(url(prompts.image))
         let problems = prompts.problems(imageWidth: image.width, imageHeight: image.height)
         guard problems.isEmpty else { throw ZooError(file: promptsURL.path, problems.joined(separator: "; ")) }
@@ -56,5 +57,23 @@ public struct ZooPackage {
             throw ZooError(file: outURL.path, "expected tensors '\(GoldenPrompts.logitsName)' and '\(GoldenPrompts.iouName)', found \(outputs.names)")
         }
         return (prompts, image, logits, iou)
+    }
+
+    /// Most pixels per side of a golden image: read from the PNG header before decoding, so a tiny file
+    /// cannot make the decoder allocate gigabytes.
+    public static let maxGoldenSide = 4096
+
+    static func checkPNGHeader(_ url: URL) throws {
+        guard let h = FileHandle(forReadingAtPath: url.path) else { throw ZooError(file: url.path, "cannot open for reading") }
+        defer { try? h.close() }
+        let head = [UInt8]((try? h.read(upToCount: 24)) ?? Data())
+        guard head.count == 24, head[0..<8].elementsEqual([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]),
+              head[12..<16].elementsEqual(Array("IHDR".utf8)) else {
+            throw ZooError(file: url.path, "not a PNG image (expected the PNG signature and an IHDR chunk)")
+        }
+        let w = head[16..<20].reduce(0) { $0 << 8 | Int($1) }, hgt = head[20..<24].reduce(0) { $0 << 8 | Int($1) }
+        guard (1...maxGoldenSide).contains(w), (1...maxGoldenSide).contains(hgt) else {
+            throw ZooError(file: url.path, "image is \(w) x \(hgt) pixels, at most \(maxGoldenSide) x \(maxGoldenSide) allowed for a golden input")
+        }
     }
 }

@@ -151,6 +151,26 @@ final class TamperTests: XCTestCase {
         try assertInstallFails(tar, ["entry '../../../x.json'"])
     }
 
+    func testHostileGoldenFiles() throws {
+        // prompts.json pointing outside the package.
+        let pkg = try makeOtherVersion("1.0.7")
+        let prompts = pkg.appendingPathComponent(PackageLayout.goldenPrompts)
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: prompts)) as! [String: Any]
+        json["image"] = "../../../etc/passwd"
+        try JSONSerialization.data(withJSONObject: json).write(to: prompts)
+        try ZooFixtures.resign(pkg)
+        try assertInstallFails(pkg, numbers: true, ["golden/prompts.json", "image and outputs must be golden/input.png and golden/outputs.safetensors, found ../../../etc/passwd"])
+
+        // A PNG whose header claims 100000 pixels: refused before decoding.
+        let big = try makeOtherVersion("1.0.8")
+        let png = big.appendingPathComponent(PackageLayout.goldenImage)
+        var bytes = try Data(contentsOf: png)
+        for (i, b) in [0x00, 0x01, 0x86, 0xA0].enumerated() { bytes[16 + i] = UInt8(b) }
+        try bytes.write(to: png)
+        try ZooFixtures.resign(big)
+        try assertInstallFails(big, numbers: true, ["golden/input.png", "image is 100000 x 96 pixels, at most 4096 x 4096"])
+    }
+
     func testBadManifestSchema() throws {
         let pkg = try makeOtherVersion("1.0.6")
         let url = pkg.appendingPathComponent(PackageLayout.manifest)
