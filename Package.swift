@@ -13,10 +13,12 @@ let package = Package(
         .library(name: "SAM", targets: ["SAM"]),
         .library(name: "Imaging", targets: ["Imaging"]),
         .library(name: "MedicalData", targets: ["MedicalData"]),
+        .library(name: "Zoo", targets: ["Zoo"]),
         .executable(name: "ssmsam", targets: ["ssmsam"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // System libraries (Debian packages, installed by scripts/setup).
@@ -62,9 +64,15 @@ let package = Package(
         // The Segment Anything Model: image encoders, prompt encoder, mask decoder, pre/post-processing.
         .target(name: "SAM", dependencies: ["TensorCore", "Formats"]),
 
+        // The model zoo: packages (manifest, weights, golden outputs, card), a local registry, verification.
+        .target(name: "Zoo", dependencies: [
+            "TensorCore", "Formats", "SAM", "Imaging", "CArchive",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+
         // The command-line tool: thin commands over the libraries.
         .executableTarget(name: "ssmsam", dependencies: [
-            "TensorCore", "Formats", "SAM", "Imaging", "MedicalData",
+            "TensorCore", "Formats", "SAM", "Imaging", "MedicalData", "Zoo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -79,6 +87,7 @@ let package = Package(
         .testTarget(name: "SAMTests", dependencies: ["SAM", "TensorCore", "Formats"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TensorCore", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ZooTests", dependencies: ["Zoo", "SAM", "Formats", "TensorCore"]),
         .testTarget(name: "MedicalDataTests", dependencies: ["MedicalData", "Imaging", "TestSupport"],
                     exclude: ["Fixtures"]),
     ],

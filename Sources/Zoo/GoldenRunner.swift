@@ -1,0 +1,58 @@
+import Foundation
+import Imaging
+import SAM
+import TensorCore
+
+/// Runs a model on golden inputs and compares outputs with a tolerance.
+public enum GoldenRunner {
+    /// Low-res logits (1, K, h, w) and IoU (1, K) for the prompts on `image`, through SAM's own
+    /// preprocessing (resize longest side, normalise, pad) and coordinate transform.
+    public static func run(model: SAMModel, image: Image8, prompts: GoldenPrompts) -> (lowResLogits: Tensor, iou: Tensor) {
+        let rgb = image.rgb()
+        let pre = SAMPreprocessing(modelSize: model.imageEncoder.inputSize)
+        let (input, _) = pre.modelInput(rgb: rgb.pixels, width: rgb.width, height: rgb.height)
+        let points = prompts.points.map { p -> PromptPoint in
+            let t = pre.transform(x: Float(p.x), y: Float(p.y), originalHeight: rgb.height, originalWidth: rgb.width)
+            return PromptPoint(x: t.x, y: t.y, label: p.label)
+        }
+        var box: PromptBox? = nil
+        if let b = prompts.box, b.count == 4 {
+            let a = pre.transform(x: Float(b[0]), y: Float(b[1]), originalHeight: rgb.height, originalWidth: rgb.width)
+            let c = pre.transform(x: Float(b[2]), y: Float(b[3]), originalHeight: rgb.height, originalWidth: rgb.width)
+            box = PromptBox(x0: a.x, y0: a.y, x1: c.x, y1: c.y)
+        }
+        let embedding = model.encode(input).embedding
+        let r = model.predict(embedding: embedding, points: points, box: box, multimask: prompts.multimask)
+        return (r.lowResLogits, r.iou)
+    }
+
+    /// How `actual` differs from `expected` beyond the tolerance, or nil when it is within it.
+    public static func mismatch(_ name: String, actual: Tensor, expected: Tensor, tolerance: GoldenPrompts.Tolerance) -> String? {
+        guard actual.shape == expected.shape else { return "\(name): shape \(actual.shape), expected \(expected.shape)" }
+        let stats = comparison(actual: actual, expected: expected, tolerance: tolerance)
+        if stats.error <= stats.bound { return nil }
+        let i = stats.index
+        return "\(name) differs: max |actual - expected| = \(fmt(stats.error)) at \(multiIndex(i, shape: expected.shape)) "
+            + "(expected \(fmt(Double(expected.data[i]))), actual \(fmt(Double(actual.data[i])))), allowed \(fmt(stats.bound)) "
+            + "(absolute \(tolerance.absolute) + relative \(tolerance.relative) x max |expected| \(fmt(Double(expected.maxAbs))))"
+    }
+
+    /// Largest absolute error, where it is, and the allowed bound. A NaN counts as an infinite error.
+    public static func comparison(actual: Tensor, expected: Tensor, tolerance: GoldenPrompts.Tolerance) -> (error: Double, index: Int, bound: Double) {
+        var worst = 0.0, at = 0
+        for i in 0..<min(actual.data.count, expected.data.count) {
+            var e = abs(Double(actual.data[i]) - Double(expected.data[i]))
+            if !e.isFinite { e = .infinity }
+            if e > worst { (worst, at) = (e, i) }
+        }
+        return (worst, at, tolerance.absolute + tolerance.relative * Double(expected.maxAbs))
+    }
+
+    static func multiIndex(_ flat: Int, shape: [Int]) -> String {
+        var rest = flat, idx: [Int] = []
+        for d in shape.reversed() { idx.append(d > 0 ? rest % d : 0); rest /= max(d, 1) }
+        return "[" + idx.reversed().map(String.init).joined(separator: ", ") + "]"
+    }
+
+    static func fmt(_ x: Double) -> String { String(format: "%.6g", x) }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+import Zoo
+
+/// `ssmsam zoo`: publish, list, install and verify models (Formats/FORMATS.md, "Zoo packages").
+struct ZooCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zoo", abstract: "The model zoo: packages of weights, config, card and golden outputs; a local registry.",
+        discussion: "The registry is $SSMSAM_ZOO, else ~/.cache/ssmsam/zoo (or --registry). The repository's zoo/ folder is the catalogue of known entries.",
+        subcommands: [ZooAddCommand.self, ZooListCommand.self, ZooShowCommand.self, ZooPackCommand.self, ZooInstallCommand.self,
+                      ZooRemoveCommand.self, ZooVerifyCommand.self, ZooExportCommand.self])
+}
+
+/// `--registry`, shared by the zoo commands.
+struct RegistryOptions: ParsableArguments {
+    @Option(help: "The registry folder (default: $SSMSAM_ZOO, else ~/.cache/ssmsam/zoo).")
+    var registry: String?
+
+    func open() -> Registry { registry.map { Registry(root: URL(fileURLWithPath: $0)) } ?? Registry() }
+}
+
+/// Prints a verification report: passed checks, then every issue.
+func printReport(_ r: VerificationReport) {
+    for line in r.passed { print("ok    \(line)") }
+    for i in r.issues { print("FAIL  \(i)") }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import Zoo
+
+/// `ssmsam zoo list`: installed packages, or a catalogue's entries.
+struct ZooListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List installed packages (or a catalogue folder's entries).")
+
+    @Option(help: "List the entries of a catalogue folder (e.g. the repository's zoo/) instead of the registry.") var catalogue: String?
+    @OptionGroup var registryOptions: RegistryOptions
+
+    func run() throws {
+        try CLIErrors.report {
+            var rows: [[String]] = []
+            if let catalogue {
+                for e in try Catalogue.entries(in: URL(fileURLWithPath: catalogue)) {
+                    let m = e.manifest
+                    rows.append([m.reference, m.kind.rawValue, m.base?.reference ?? "-", m.organ ?? "-", m.license,
+                                 e.complete ? "complete" : "without " + e.missing.joined(separator: ", ")])
+                }
+                if rows.isEmpty { print("no entries in \(catalogue)"); return }
+                table(["ENTRY", "KIND", "BASE", "ORGAN", "LICENSE", "FILES"], rows)
+            } else {
+                let registry = registryOptions.open()
+                for e in try registry.list() {
+                    rows.append([e.reference, e.kind.rawValue, e.base ?? "-", e.organ ?? "-", e.license])
+                }
+                if rows.isEmpty { print("no packages installed in \(registry.root.path)"); return }
+                table(["ENTRY", "KIND", "BASE", "ORGAN", "LICENSE"], rows)
+            }
+        }
+    }
+
+    func table(_ header: [String], _ rows: [[String]]) {
+        let widths = header.indices.map { c in ([header] + rows).map { $0[c].count }.max()! }
+        for row in [header] + rows {
+            print(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import Zoo
+
+/// `ssmsam zoo verify`: exit 0 only when every check passes; otherwise each difference is printed.
+struct ZooVerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Verify an installed package, a .tar archive or a package folder.",
+        discussion: "Checks the manifest's schema, the size and sha256 of every file, unlisted files, and a delta's base (installed, right sha256). --numbers reruns the golden inputs and compares with the tolerance.")
+
+    @Argument(help: "ID[@VERSION], a .tar archive, or a package folder.") var entry: String
+    @Flag(help: "Rerun the golden inputs (base + delta for a delta) and compare with the stored outputs.") var numbers = false
+    @OptionGroup var registryOptions: RegistryOptions
+
+    func run() throws {
+        try CLIErrors.report {
+            let registry = registryOptions.open()
+            let fm = FileManager.default
+            var isDir: ObjCBool = false
+            let report: VerificationReport
+            if fm.fileExists(atPath: entry, isDirectory: &isDir) {
+                var dir = URL(fileURLWithPath: entry)
+                var tmp: URL? = nil
+                defer { if let tmp { try? fm.removeItem(at: tmp) } }
+                if !isDir.boolValue {
+                    tmp = fm.temporaryDirectory.appendingPathComponent("ssmsam-verify-\(getpid())-\(UUID().uuidString.prefix(8))")
+                    try fm.createDirectory(at: tmp!, withIntermediateDirectories: true)
+                    try TarArchive.unpack(dir, into: tmp!)
+                    dir = tmp!
+                }
+                report = Verifier.verify(dir, numbers: numbers, base: { registry.base($0) }, baseLocation: registry.root.path)
+            } else {
+                report = try registry.verify(try ModelReference(parsing: entry), numbers: numbers)
+            }
+            printReport(report)
+            guard report.ok else {
+                throw ZooError(file: entry, "verification failed: \(report.issues.count) issue\(report.issues.count == 1 ? "" : "s")")
+            }
+            print("verified \(report.reference)")
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import XCTest
+import Zoo
+
+/// `ssmsam zoo` end to end through the built binary: add, list, show, pack, install, verify, export, remove;
+/// exit codes and messages.
+final class ZooCLITests: XCTestCase {
+    private var work: URL!
+    private var registry: URL!
+
+    override func setUpWithError() throws {
+        work = try ZooFixtures.temporaryDirectory(self, "zoo-cli")
+        registry = work.appendingPathComponent("registry")
+    }
+
+    private func run(_ args: [String]) throws -> (code: Int32, out: String, err: String) {
+        var dir = Bundle(for: Self.self).bundleURL.deletingLastPathComponent()
+        if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("ssmsam").path) {
+            dir = ZooFixtures.repo.appendingPathComponent(".build/debug")
+        }
+        let exe = dir.appendingPathComponent("ssmsam")
+        guard FileManager.default.isExecutableFile(atPath: exe.path) else { throw XCTSkip("ssmsam binary not built at \(exe.path)") }
+        let p = Process()
+        p.executableURL = exe
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["SSMSAM_ZOO"] = registry.path
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        (p.standardOutput, p.standardError) = (out, err)
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func testAddFromACatalogueEntry() throws {
+        let entry = ZooFixtures.repo.appendingPathComponent("zoo/test/sam-small-random/1.0.0").path
+        let config = ZooFixtures.repo.appendingPathComponent("scripts/zoo/sam_small.json").path
+        let tuned = try ZooFixtures.tunedCheckpoint(in: work).path
+        var r = try run(["zoo", "add", tuned, "--config", config, "--catalogue-entry", entry])
+        XCTAssertEqual(r.code, 1)
+        XCTAssert(r.err.hasPrefix("error: \(tuned): does not reproduce the catalogue entry \(entry):\n  weights.safetensors: sha256 "), r.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: registry.path + "/index.json"))
+        r = try run(["zoo", "add", ZooFixtures.samSmall.path, "--config", config, "--catalogue-entry", entry])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssert(r.out.hasPrefix("matches the catalogue entry \(entry): weights sha256 and golden outputs\nadded test/sam-small-random@1.0.0"), r.out)
+        XCTAssertEqual(try Registry(root: registry).list().first?.license, "apache-2.0")
+    }
+
+    func testCommands() throws {
+        let config = ZooFixtures.repo.appendingPathComponent("scripts/zoo/sam_small.json").path
+        var r = try run(["zoo", "list"])
+        XCTAssertEqual(r.out, "no packages installed in \(registry.path)\n")
+
+        r = try run(["zoo", "add", ZooFixtures.samSmall.path, "--id", "test/sam-small-random", "--version", "1.0.0",
+                     "--config", config, "--license", "apache-2.0"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssert(r.out.hasPrefix("added test/sam-small-random@1.0.0 (base, 202 tensors)"), r.out)
+
+        r = try run(["zoo", "list"])
+        XCTAssertEqual(r.out.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") },
+                       ["ENTRY KIND BASE ORGAN LICENSE", "test/sam-small-random@1.0.0 base - - apache-2.0"])
+        r = try run(["zoo", "show", "test/sam-small-random"])
+        XCTAssert(r.out.hasPrefix("# test/sam-small-random 1.0.0\n"), r.out)
+
+        let tar = work.appendingPathComponent("p.tar").path
+        XCTAssertEqual(try run(["zoo", "pack", "test/sam-small-random@1.0.0", "-o", tar]).code, 0)
+        r = try run(["zoo", "verify", tar, "--numbers"])
+        XCTAssertEqual(r.code, 0, r.out + r.err)
+        XCTAssert(r.out.contains("ok    numbers: golden outputs reproduced"), r.out)
+
+        // A damaged archive: exit 1, the file and the difference on stdout, one error line on stderr.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: tar))
+        bytes[bytes.count - 2000] ^= 0xff  // inside weights.safetensors, the last file
+        try bytes.write(to: URL(fileURLWithPath: tar))
+        r = try run(["zoo", "verify", tar])
+        XCTAssertEqual(r.code, 1)
+        XCTAssert(r.out.contains("FAIL  weights.safetensors: sha256 "), r.out)
+        XCTAssertEqual(r.err, "error: \(tar): verification failed: 1 issue\n")
+        r = try run(["zoo", "install", tar, "--registry", work.appendingPathComponent("other").path])
+        XCTAssertEqual(r.code, 1)
+        XCTAssert(r.err.contains("not installed: verification failed:\n  weights.safetensors: sha256 "), r.err)
+
+        let hf = work.appendingPathComponent("hf").path
+        XCTAssertEqual(try run(["zoo", "export", "test/sam-small-random@1.0.0", "--hf", hf]).code, 0)
+        XCTAssert(FileManager.default.fileExists(atPath: hf + "/model.safetensors"))
+
+        r = try run(["zoo", "remove", "test/sam-small-random@1.0.0"])
+        XCTAssertEqual(r.code, 0, r.err)
+        r = try run(["zoo", "show", "test/sam-small-random@1.0.0"])
+        XCTAssertEqual(r.code, 1)
+        XCTAssertEqual(r.err, "error: \(registry.path): test/sam-small-random@1.0.0 is not installed\n")
+        r = try run(["zoo", "verify", "nope@1"])
+        XCTAssertEqual(r.code, 1)
+        XCTAssert(r.err.contains("'1' is not a semantic version"), r.err)
+    }
+}
