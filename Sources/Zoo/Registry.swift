@@ -71,6 +71,16 @@ public final class Registry {
         return Verifier.verify(p.directory, numbers: numbers, base: { self.base($0) }, baseLocation: root.path)
     }
 
+    /// An installed package that passes verification (files and hashes), for actions that hand it on:
+    /// `action` names what is refused otherwise ("packed", "exported").
+    public func verifiedPackage(_ ref: ModelReference, for action: String) throws -> ZooPackage {
+        let report = try verify(ref, numbers: false)
+        guard report.ok else {
+            throw ZooError(file: "\(ref)", "not \(action): the installed package fails verification:\n" + report.summary)
+        }
+        return try package(ref)
+    }
+
     /// What `install` did.
     public enum InstallOutcome: Equatable {
         case installed(RegistryIndex.Entry)

@@ -15,9 +15,7 @@ struct ZooExportCommand: ParsableCommand {
         try CLIErrors.report {
             let registry = registryOptions.open()
             let ref = try ModelReference(parsing: entry)
-            let report = try registry.verify(ref, numbers: false)
-            guard report.ok else { throw ZooError(file: entry, "not exported: the installed package fails verification:\n" + report.summary) }
-            let p = try registry.package(ref)
+            let p = try registry.verifiedPackage(ref, for: "exported")
             try HFExport.export(p, base: p.manifest.base.flatMap { registry.base($0) }, to: URL(fileURLWithPath: hf))
             print("wrote \(hf): config.json, model.safetensors, README.md for \(p.manifest.reference)")
         }

@@ -14,9 +14,7 @@ struct ZooPackCommand: ParsableCommand {
         try CLIErrors.report {
             let registry = registryOptions.open()
             let ref = try ModelReference(parsing: entry)
-            let report = try registry.verify(ref, numbers: false)
-            guard report.ok else { throw ZooError(file: entry, "not packed: the installed package fails verification:\n" + report.summary) }
-            let p = try registry.package(ref)
+            let p = try registry.verifiedPackage(ref, for: "packed")
             try TarArchive.pack(directory: p.directory, paths: [PackageLayout.manifest] + p.manifest.files.map(\.path),
                                 to: URL(fileURLWithPath: output))
             print("wrote \(output): \(p.manifest.reference), \(p.manifest.files.count + 1) files")
