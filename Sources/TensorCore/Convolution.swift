@@ -79,6 +79,7 @@ extension Tensor {
                               padding: (Int, Int) = (0, 0), groups: Int = 1) -> Tensor {
         let g = checked { try Conv2dGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding, groups: groups) }
         if let b = bias { precondition(b.shape == [g.cOut], "conv2d: bias \(b.shape) vs weight \(weight.shape)") }
+        if isDepthwise(g) { return depthwiseConv2d(x, weight: weight, bias: bias, g) }
         let hw = g.hOut * g.wOut
         var out = Tensor.zeros([g.n, g.cOut, g.hOut, g.wOut])
         var col = [Float](repeating: 0, count: g.isPointwise ? 0 : g.patch * hw)
