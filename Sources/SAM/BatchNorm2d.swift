@@ -4,7 +4,9 @@ import TensorCore
 /// y = (x - running_mean) / sqrt(running_var + eps) * weight + bias, an affine map of x.
 ///
 /// The running statistics are buffers bound from the checkpoint and never trained; `weight` and `bias`
-/// are parameters, and the map is differentiable with respect to them and to x.
+/// are parameters, and the map is differentiable with respect to them and to x. There is no training
+/// form (batch statistics): a trainable model keeps the statistics frozen, as fine-tuning with a frozen
+/// encoder does.
 public struct BatchNorm2d {
     public let weight: Variable, bias: Variable
     public let runningMean: Tensor, runningVar: Tensor
