@@ -2,7 +2,8 @@ import Formats
 
 /// The architecture of a SAM model: everything needed to build it, saved as JSON next to native weights.
 public struct SAMConfig: Codable, Equatable, Sendable {
-    /// ViT image encoder (`ImageEncoderViT`).
+    /// ViT image encoder (`ImageEncoderViT`). A TinyViT model reads only `imageSize`, `patchSize` (the
+    /// embedding's stride, 16) and `outChannels` from here; the rest is in `tinyViT`.
     public struct Encoder: Codable, Equatable, Sendable {
         public var imageSize = 1024, patchSize = 16, embedDim = 768, depth = 12, heads = 12
         public var mlpDim = 3072, windowSize = 14, globalAttentionBlocks = [2, 5, 8, 11], outChannels = 256
@@ -16,19 +17,39 @@ public struct SAMConfig: Codable, Equatable, Sendable {
         public var attentionDownsample = 2, multimaskOutputs = 3, iouHeadDepth = 3, iouHeadHidden = 256
         public init() {}
     }
+    /// Which image encoder a model has.
+    public enum EncoderKind: String, Codable, Equatable, Sendable {
+        /// SAM's ViT (`ImageEncoderViT`), configured by `encoder`.
+        case vit
+        /// MobileSAM's TinyViT (`TinyViT`), configured by `tinyViT` (and `encoder.imageSize`, `patchSize`, `outChannels`).
+        case tinyViT = "tiny_vit"
+    }
+
     public var preset: String?
     public var encoder = Encoder()
     public var decoder = Decoder()
+    /// The image encoder's kind; nil (configs written before TinyViT existed) means `.vit`.
+    public var encoderKind: EncoderKind?
+    /// TinyViT settings when `kind == .tinyViT` (nil otherwise).
+    public var tinyViT: TinyViTEncoder?
     public init() {}
 
-    /// Names accepted by `preset(_:)`.
-    public static var presetNames: [String] { ["vit_b", "vit_l", "vit_h"] }
+    /// The image encoder's kind, `.vit` unless stated.
+    public var kind: EncoderKind { encoderKind ?? .vit }
 
-    /// vit_b / vit_l / vit_h as `segment_anything.build_sam` makes them.
+    /// The names `preset(_:)` knows.
+    public static let presetNames = ["vit_b", "vit_l", "vit_h", "mobile_sam"]
+
+    /// vit_b / vit_l / vit_h as `segment_anything.build_sam` makes them; mobile_sam as MobileSAM's
+    /// `build_mobile_sam` does (TinyViT-5M encoder, SAM's prompt encoder and mask decoder).
     public static func preset(_ name: String) -> SAMConfig? {
         var c = SAMConfig()
         c.preset = name
         switch name {
+        case "mobile_sam":
+            c.encoderKind = .tinyViT
+            c.tinyViT = TinyViTEncoder()
+            return c
         case "vit_b": (c.encoder.embedDim, c.encoder.depth, c.encoder.heads, c.encoder.globalAttentionBlocks) = (768, 12, 12, [2, 5, 8, 11])
         case "vit_l": (c.encoder.embedDim, c.encoder.depth, c.encoder.heads, c.encoder.globalAttentionBlocks) = (1024, 24, 16, [5, 11, 17, 23])
         case "vit_h": (c.encoder.embedDim, c.encoder.depth, c.encoder.heads, c.encoder.globalAttentionBlocks) = (1280, 32, 16, [7, 15, 23, 31])
@@ -38,8 +59,10 @@ public struct SAMConfig: Codable, Equatable, Sendable {
         return c
     }
 
-    /// Infers the architecture from a SAM state dict's shapes. Decoder heads cannot be seen in shapes:
-    /// they are taken from `decoderHeads` (SAM's 8 by default).
+    /// Infers the architecture from a SAM state dict's shapes: a ViT or a TinyViT image encoder (by its
+    /// key names), SAM's prompt encoder and mask decoder. Decoder heads cannot be seen in shapes: they
+    /// are taken from `decoderHeads` (SAM's 8 by default). Neither can a TinyViT's input size, which is
+    /// MobileSAM's 1024 (set `encoder.imageSize` afterwards for other models).
     public static func detect(from dict: StateDict, file: String, decoderHeads: Int = 8) throws -> SAMConfig {
         func shape(_ name: String) throws -> [Int] {
             guard let s = dict[name]?.shape else {
@@ -48,6 +71,30 @@ public struct SAMConfig: Codable, Equatable, Sendable {
             return s
         }
         var c = SAMConfig()
+        if dict["image_encoder.patch_embed.seq.0.c.weight"] != nil {
+            c.encoderKind = .tinyViT
+            c.tinyViT = try TinyViTEncoder.detect(from: dict, file: file, prefix: "image_encoder")
+            c.encoder.outChannels = try shape("image_encoder.neck.0.weight")[0]
+        } else {
+            try detectViT(&c, shape, dict)
+        }
+        c.decoder.promptDim = try shape("prompt_encoder.point_embeddings.0.weight")[1]
+        c.decoder.maskInChannels = try shape("prompt_encoder.mask_downscaling.3.weight")[0]
+        c.decoder.transformerDepth = (0...).prefix { dict["mask_decoder.transformer.layers.\($0).norm1.weight"] != nil }.count
+        c.decoder.mlpDim = try shape("mask_decoder.transformer.layers.0.mlp.lin1.weight")[0]
+        c.decoder.attentionDownsample = c.decoder.promptDim / (try shape("mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight")[0])
+        c.decoder.multimaskOutputs = (try shape("mask_decoder.mask_tokens.weight"))[0] - 1
+        c.decoder.iouHeadDepth = (0...).prefix { dict["mask_decoder.iou_prediction_head.layers.\($0).weight"] != nil }.count
+        c.decoder.iouHeadHidden = try shape("mask_decoder.iou_prediction_head.layers.0.weight")[0]
+        c.decoder.heads = decoderHeads
+        for name in presetNames {
+            if var p = preset(name) { p.preset = nil; var me = c; me.preset = nil; if p == me { c.preset = name } }
+        }
+        return c
+    }
+
+    /// The ViT encoder's settings from `image_encoder.*` shapes.
+    private static func detectViT(_ c: inout SAMConfig, _ shape: (String) throws -> [Int], _ dict: StateDict) throws {
         let patch = try shape("image_encoder.patch_embed.proj.weight"), pos = try shape("image_encoder.pos_embed")
         c.encoder.embedDim = patch[0]
         c.encoder.patchSize = patch[2]
@@ -65,18 +112,5 @@ public struct SAMConfig: Codable, Equatable, Sendable {
         }
         c.encoder.globalAttentionBlocks = global
         c.encoder.windowSize = windows.first ?? grid
-        c.decoder.promptDim = try shape("prompt_encoder.point_embeddings.0.weight")[1]
-        c.decoder.maskInChannels = try shape("prompt_encoder.mask_downscaling.3.weight")[0]
-        c.decoder.transformerDepth = (0...).prefix { dict["mask_decoder.transformer.layers.\($0).norm1.weight"] != nil }.count
-        c.decoder.mlpDim = try shape("mask_decoder.transformer.layers.0.mlp.lin1.weight")[0]
-        c.decoder.attentionDownsample = c.decoder.promptDim / (try shape("mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight")[0])
-        c.decoder.multimaskOutputs = (try shape("mask_decoder.mask_tokens.weight"))[0] - 1
-        c.decoder.iouHeadDepth = (0...).prefix { dict["mask_decoder.iou_prediction_head.layers.\($0).weight"] != nil }.count
-        c.decoder.iouHeadHidden = try shape("mask_decoder.iou_prediction_head.layers.0.weight")[0]
-        c.decoder.heads = decoderHeads
-        for name in ["vit_b", "vit_l", "vit_h"] {
-            if var p = preset(name) { p.preset = nil; var me = c; me.preset = nil; if p == me { c.preset = name } }
-        }
-        return c
     }
 }

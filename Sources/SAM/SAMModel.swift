@@ -26,7 +26,13 @@ public struct SAMModel {
 
     /// The image encoder the configuration names.
     static func makeImageEncoder(_ binder: WeightBinder, config c: SAMConfig) -> any SAMImageEncoder {
-        ImageEncoderViT(binder, config: c.encoder)
+        switch c.kind {
+        case .vit:
+            return ImageEncoderViT(binder, config: c.encoder)
+        case .tinyViT:
+            return ImageEncoderTinyViT(binder, config: c.tinyViT ?? SAMConfig.TinyViTEncoder(), imageSize: c.encoder.imageSize,
+                                       outChannels: c.encoder.outChannels)
+        }
     }
 
     /// Image embedding of a preprocessed (1, 3, S, S) input, without recording a graph.

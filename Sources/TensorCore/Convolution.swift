@@ -79,8 +79,19 @@ extension Tensor {
                               padding: (Int, Int) = (0, 0), groups: Int = 1) -> Tensor {
         let g = checked { try Conv2dGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding, groups: groups) }
         if let b = bias { precondition(b.shape == [g.cOut], "conv2d: bias \(b.shape) vs weight \(weight.shape)") }
+        if isDepthwise(g) { return depthwiseConv2d(x, weight: weight, bias: bias, g) }
         let hw = g.hOut * g.wOut
-        var out = Tensor.zeros([g.n, g.cOut, g.hOut, g.wOut])
+        // The GEMMs accumulate onto the bias (beta 1), which saves a pass over the output.
+        let shape = [g.n, g.cOut, g.hOut, g.wOut]
+        var out = bias == nil ? Tensor.zeros(shape) : Tensor(uninitializedShape: shape)
+        if let b = bias {
+            out.data.withUnsafeMutableBufferPointer { po in
+                let o = po.baseAddress!
+                Parallel.forRanges(g.n * g.cOut, costPerItem: hw) { planes in
+                    for plane in planes { (o + plane * hw).update(repeating: b.data[plane % g.cOut], count: hw) }
+                }
+            }
+        }
         var col = [Float](repeating: 0, count: g.isPointwise ? 0 : g.patch * hw)
         x.data.withUnsafeBufferPointer { px in
             weight.data.withUnsafeBufferPointer { pw in
@@ -96,7 +107,7 @@ extension Tensor {
                                 }
                                 BLAS.sgemm(transA: false, transB: false, m: g.cOutPerGroup, n: hw, k: g.patch,
                                            a: pw.baseAddress! + grp * g.cOutPerGroup * g.patch, lda: g.patch,
-                                           b: operand, ldb: hw,
+                                           b: operand, ldb: hw, beta: bias == nil ? 0 : 1,
                                            c: po.baseAddress! + (n * g.cOut + grp * g.cOutPerGroup) * hw, ldc: hw)
                             }
                         }
@@ -104,7 +115,6 @@ extension Tensor {
                 }
             }
         }
-        if let b = bias { out = out + b.reshaped([g.cOut, 1, 1]) }
         return out
     }
 
