@@ -61,7 +61,13 @@ struct DemoCommand: ParsableCommand {
 
             print("\(title)")
             print("model \(model): \(sam.config.preset ?? "custom") encoder, input \(sam.imageEncoder.inputSize) px")
-            print("point (\(prompt.x), \(prompt.y)); mask \(best) of \(iou.count), predicted IoU \(String(format: "%.3f", iou.data[best]))")
+            print("point (\(prompt.x), \(prompt.y)); SAM's pick: mask \(best) of \(iou.count), the highest predicted IoU")
+            for k in 0..<iou.count {
+                let candidate = masks.narrow(axis: 1, start: k, length: 1).data.map { $0 > 0 ? UInt8(1) : 0 }
+                let dice = try truth.map { try Dice.of(prediction: candidate, truth: $0) }
+                print(String(format: "  mask %d: predicted IoU %.3f, %5d pixels", k, iou.data[k], candidate.reduce(0) { $0 + Int($1) })
+                      + (dice.map { String(format: ", Dice %.4f", $0) } ?? "") + (k == best ? "  <- written" : ""))
+            }
             if let truth { print(String(format: "Dice against the label: %.4f", try Dice.of(prediction: prediction, truth: truth))) }
             print(String(format: "time: load %.2f s, encoder %.2f s, prompt + decoder %.3f s, total %.2f s",
                          loadTime, encodeTime, decodeTime, Date().timeIntervalSince(start)))
