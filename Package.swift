@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layers depend one way, top to bottom:
-//   C shims (CBLAS, ...) -> TensorCore -> Formats -> (SAM -> SSMSAM -> FewShot) -> ssmsam CLI
+//   C shims, FileIO -> TensorCore -> Formats -> SAM -> Zoo -> ssmsam CLI
+//   C shims, FileIO -> Imaging -> MedicalData (independent of TensorCore) -> ssmsam CLI
 //   C shims (CPNG, CJPEG, CNIfTI) -> Imaging -> MedicalData -> (FewShot) -> ssmsam CLI
 let package = Package(
     name: "SSMSAM",
@@ -84,10 +85,10 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Formats"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "SAMTests", dependencies: ["SAM", "TensorCore", "Formats"], exclude: ["Fixtures"]),
+        .testTarget(name: "SAMTests", dependencies: ["SAM", "TensorCore", "Formats", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TensorCore", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "ZooTests", dependencies: ["Zoo", "SAM", "Formats", "TensorCore"]),
+        .testTarget(name: "ZooTests", dependencies: ["Zoo", "SAM", "Formats", "TensorCore", "TestSupport"]),
         .testTarget(name: "MedicalDataTests", dependencies: ["MedicalData", "Imaging", "TestSupport"],
                     exclude: ["Fixtures"]),
     ],

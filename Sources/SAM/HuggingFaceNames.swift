@@ -16,12 +16,15 @@ public enum HuggingFaceNames {
             guard let official = officialName(name) else { continue }
             out[official] = tensor
         }
+        // save_pretrained may keep only one of the two tied copies of the Fourier matrix.
+        let pe = "prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"
+        if out[pe] == nil, let shared = dict["shared_image_embedding.positional_embedding"] { out[pe] = shared }
         return out
     }
 
     /// The official name of one `SamModel` name; nil for the duplicate positional embedding.
     public static func officialName(_ name: String) -> String? {
-        if name.hasPrefix("shared_image_embedding.") { return nil }  // a tied copy of the prompt encoder's
+        if name.hasPrefix("shared_image_embedding.") { return nil }  // a tied copy of the prompt encoder's (see toOfficial)
         var parts = name.split(separator: ".").map(String.init)
         func rename(_ table: [String: String], at i: Int) { if i < parts.count, let n = table[parts[i]] { parts[i] = n } }
         switch parts.first {

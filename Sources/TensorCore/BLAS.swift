@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 
 /// Thin wrappers on OpenBLAS, the engine behind every large product.
 public enum BLAS {
@@ -19,13 +20,19 @@ public enum BLAS {
 
     /// Runs `body` with OpenBLAS limited to `count` threads, for regions that parallelise over many small
     /// products themselves (one thread per core, each calling single-threaded GEMMs).
+    /// OpenBLAS's thread count is process-wide: regions that change it run one at a time, so two of them
+    /// on different threads cannot restore each other's setting.
     public static func withThreads<T>(_ count: Int, _ body: () throws -> T) rethrows -> T {
+        threadRegion.lock()
+        defer { threadRegion.unlock() }
         let saved = threads
         if saved == count { return try body() }
         threads = count
         defer { threads = saved }
         return try body()
     }
+
+    private static let threadRegion = NSRecursiveLock()
 
     /// The OpenBLAS build configuration string (version, kernel, threading).
     public static var configuration: String { String(cString: openblas_get_config()) }

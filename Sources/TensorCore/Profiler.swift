@@ -4,8 +4,12 @@ import Foundation
 /// then `measure` only runs its body.
 public final class Profiler: @unchecked Sendable {
     public static let shared = Profiler()
-    /// Whether stages are timed (set from the environment at start-up, or by a benchmark).
-    public var enabled = ProcessInfo.processInfo.environment["SSMSAM_PROFILE"] == "1"
+    /// Whether stages are timed (from the environment at start-up, or set by a benchmark).
+    public var enabled: Bool {
+        get { lock.lock(); defer { lock.unlock() }; return isEnabled }
+        set { lock.lock(); isEnabled = newValue; lock.unlock() }
+    }
+    private var isEnabled = ProcessInfo.processInfo.environment["SSMSAM_PROFILE"] == "1"
     private var totals: [String: (seconds: Double, calls: Int)] = [:]
     private let lock = NSLock()
 

@@ -55,7 +55,8 @@ extension Tensor {
 
     /// `F.interpolate(x, size=(h, w), mode="bilinear", align_corners=...)` on N x C x H x W.
     public func resizeBilinear(height: Int, width: Int, alignCorners: Bool = false) -> Tensor {
-        precondition(rank == 4 && height > 0 && width > 0, "resizeBilinear expects N x C x H x W and a positive size, got \(shape) -> (\(height), \(width))")
+        precondition(rank == 4 && height > 0 && width > 0 && shape[2] > 0 && shape[3] > 0,
+                     "resizeBilinear expects a non-empty N x C x H x W and a positive size, got \(shape) -> (\(height), \(width))")
         let wy = LinearAxisWeights(inSize: shape[2], outSize: height, alignCorners: alignCorners)
         let wx = LinearAxisWeights(inSize: shape[3], outSize: width, alignCorners: alignCorners)
         let rows = Tensor.interpolateAxis(self, axis: 2, weights: wy, size: height, adjoint: false)
@@ -73,7 +74,7 @@ extension Tensor {
     /// 1-D linear interpolation of a table (L, C) along its length to (newLength, C): SAM's resize of
     /// relative-position tables, `F.interpolate(t.T[None], size=newLength, mode="linear").T`.
     public func interpolateRows(to newLength: Int) -> Tensor {
-        precondition(rank == 2 && newLength > 0, "interpolateRows expects L x C and a positive length, got \(shape) -> \(newLength)")
+        precondition(rank == 2 && newLength > 0 && shape[0] > 0, "interpolateRows expects a non-empty L x C and a positive length, got \(shape) -> \(newLength)")
         let w = LinearAxisWeights(inSize: shape[0], outSize: newLength, alignCorners: false)
         return Tensor.interpolateAxis(self, axis: 0, weights: w, size: newLength, adjoint: false)
     }

@@ -110,26 +110,15 @@ extension Tensor {
     }
 
     /// SAM's `window_partition`: (B, H, W, C) zero-padded to multiples of `window`, split into
-    /// (B * nH * nW, window, window, C). Returns the padded (Hp, Wp).
+    /// (B * nH * nW, window, window, C). Returns the padded (Hp, Wp). (The same composition as the
+    /// differentiable op, run without a graph.)
     public func windowPartition(_ window: Int) -> (windows: Tensor, paddedHW: (Int, Int)) {
-        precondition(rank == 4, "windowPartition expects B x H x W x C, got \(shape)")
-        let (b, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
-        let ph = (window - h % window) % window, pw = (window - w % window) % window
-        let x = (ph > 0 || pw > 0) ? padded([(0, 0), (0, ph), (0, pw), (0, 0)]) : self
-        let hp = h + ph, wp = w + pw
-        let windows = x.reshaped([b, hp / window, window, wp / window, window, c])
-            .permuted([0, 1, 3, 2, 4, 5]).reshaped([-1, window, window, c])
-        return (windows, (hp, wp))
+        let r = Variable.noGrad { Variable(self).windowPartition(window) }
+        return (r.windows.value, r.paddedHW)
     }
 
     /// SAM's `window_unpartition`: inverse of `windowPartition`, cropped back to (H, W).
     public static func windowUnpartition(_ windows: Tensor, window: Int, paddedHW: (Int, Int), hw: (Int, Int)) -> Tensor {
-        let (hp, wp) = paddedHW
-        let c = windows.shape[3]
-        let b = windows.shape[0] / ((hp / window) * (wp / window))
-        let x = windows.reshaped([b, hp / window, wp / window, window, window, c])
-            .permuted([0, 1, 3, 2, 4, 5]).reshaped([b, hp, wp, c])
-        if hp == hw.0 && wp == hw.1 { return x }
-        return x.padded([(0, 0), (0, hw.0 - hp), (0, hw.1 - wp), (0, 0)])
+        Variable.noGrad { Variable.windowUnpartition(Variable(windows), window: window, paddedHW: paddedHW, hw: hw).value }
     }
 }

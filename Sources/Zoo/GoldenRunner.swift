@@ -7,10 +7,10 @@ import TensorCore
 public enum GoldenRunner {
     /// Low-res logits (1, K, h, w) and IoU (1, K) for the prompts on `image`, through SAM's own
     /// preprocessing (resize longest side, normalise, pad) and coordinate transform.
-    public static func run(model: SAMModel, image: Image8, prompts: GoldenPrompts) -> (lowResLogits: Tensor, iou: Tensor) {
+    public static func run(model: SAMModel, image: Image8, prompts: GoldenPrompts) throws -> (lowResLogits: Tensor, iou: Tensor) {
         let rgb = image.rgb()
         let pre = SAMPreprocessing(modelSize: model.imageEncoder.inputSize)
-        let (input, _) = pre.modelInput(rgb: rgb.pixels, width: rgb.width, height: rgb.height)
+        let (input, _) = try pre.modelInput(rgb: rgb.pixels, width: rgb.width, height: rgb.height)
         let points = prompts.points.map { p -> PromptPoint in
             let t = pre.transform(x: Float(p.x), y: Float(p.y), originalHeight: rgb.height, originalWidth: rgb.width)
             return PromptPoint(x: t.x, y: t.y, label: p.label)
@@ -29,6 +29,10 @@ public enum GoldenRunner {
     /// How `actual` differs from `expected` beyond the tolerance, or nil when it is within it.
     public static func mismatch(_ name: String, actual: Tensor, expected: Tensor, tolerance: GoldenPrompts.Tolerance) -> String? {
         guard actual.shape == expected.shape else { return "\(name): shape \(actual.shape), expected \(expected.shape)" }
+        // A non-finite golden value would make the bound infinite and let anything pass.
+        if let bad = expected.data.firstIndex(where: { !$0.isFinite }) {
+            return "\(name): the golden output holds \(expected.data[bad]) at \(multiIndex(bad, shape: expected.shape)); golden outputs must be finite"
+        }
         let stats = comparison(actual: actual, expected: expected, tolerance: tolerance)
         if stats.error <= stats.bound { return nil }
         let i = stats.index

@@ -74,7 +74,7 @@ public enum PackageBuilder {
         let image = GoldenInput.image()
         let problems = r.prompts.problems(imageWidth: image.width, imageHeight: image.height)
         guard problems.isEmpty else { throw ZooError(file: PackageLayout.goldenPrompts, problems.joined(separator: "; ")) }
-        let out = GoldenRunner.run(model: model, image: image, prompts: r.prompts)
+        let out = try GoldenRunner.run(model: model, image: image, prompts: r.prompts)
 
         // No id or version inside the weights: their sha256 then names the tensors alone, so a base pinned
         // by a delta stays recognisable whatever it is called.

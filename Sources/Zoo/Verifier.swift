@@ -98,7 +98,7 @@ public enum Verifier {
         do {
             let model = try package.model(base: basePackage)
             let golden = try package.golden()
-            let out = GoldenRunner.run(model: model, image: golden.image, prompts: golden.prompts)
+            let out = try GoldenRunner.run(model: model, image: golden.image, prompts: golden.prompts)
             let tol = golden.prompts.tolerance
             var lines: [String] = []
             for (name, actual, expected) in [(GoldenPrompts.logitsName, out.lowResLogits, golden.lowResLogits.floatTensor),

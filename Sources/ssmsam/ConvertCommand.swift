@@ -43,9 +43,14 @@ struct ConvertCommand: ParsableCommand {
                 try SafeTensors.write(dict, metadata: ["format": "pt"], to: out)
                 progress.update(dict.count, dict.count)
                 // The native format: a SAM checkpoint gets its architecture as JSON beside the weights.
+                let configURL = SAMModelStore.configURL(for: out)
                 if let config = try? SAMConfig.detect(from: dict, file: input) {
-                    try SAMModelStore.writeConfig(config, to: SAMModelStore.configURL(for: out))
-                    FileHandle.standardError.write(Data("wrote \(SAMModelStore.configURL(for: out).path): SAM \(config.preset ?? "custom") architecture\n".utf8))
+                    try SAMModelStore.writeConfig(config, to: configURL)
+                    FileHandle.standardError.write(Data("wrote \(configURL.path): SAM \(config.preset ?? "custom") architecture\n".utf8))
+                } else if FileManager.default.fileExists(atPath: configURL.path) {
+                    // A config left from an earlier conversion would describe other weights.
+                    try FileManager.default.removeItem(at: configURL)
+                    FileHandle.standardError.write(Data("removed \(configURL.path): not a SAM checkpoint, so no architecture is known\n".utf8))
                 }
             } else {
                 try TorchZipWriter.write(dict, to: out) { progress.update($0, $1) }

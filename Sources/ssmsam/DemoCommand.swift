@@ -28,6 +28,7 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         try CLIErrors.report {
+            guard (1...16).contains(zoom) else { throw ValidationError("--zoom \(zoom): expected 1 to 16") }
             let start = Date()
             let (picture, truth, prompt, title) = try input()
             let t0 = Date()
@@ -36,7 +37,7 @@ struct DemoCommand: ParsableCommand {
             let pre = SAMPreprocessing(modelSize: sam.imageEncoder.inputSize)
             let (w, h) = (picture.width, picture.height)
             let rgb = picture.rgb()
-            let (inputTensor, resized) = pre.modelInput(rgb: rgb.pixels, width: w, height: h)
+            let (inputTensor, resized) = try pre.modelInput(rgb: rgb.pixels, width: w, height: h)
             let t1 = Date()
             let embedding = sam.encode(inputTensor).embedding
             let encodeTime = Date().timeIntervalSince(t1)

@@ -26,6 +26,6 @@ struct SAMImageInput {
     init(path: String, model: SAMModel) throws {
         image = try ImageIO.read(URL(fileURLWithPath: path)).rgb()
         preprocessing = SAMPreprocessing(modelSize: model.imageEncoder.inputSize)
-        (input, resized) = preprocessing.modelInput(rgb: image.pixels, width: image.width, height: image.height)
+        (input, resized) = try preprocessing.modelInput(rgb: image.pixels, width: image.width, height: image.height)
     }
 }

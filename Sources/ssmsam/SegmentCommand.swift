@@ -34,21 +34,23 @@ struct SegmentCommand: ParsableCommand {
             var points: [PromptPoint] = []
             var original: [(x: Int, y: Int)] = []
             for spec in point {
-                let v = spec.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-                guard (v.count == 2 || v.count == 3), v.allSatisfy({ $0 != nil }) else {
-                    throw ValidationError("--point \(spec): expected X,Y or X,Y,LABEL")
+                let fields = spec.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                let v = fields.prefix(2).map { Float($0) }
+                guard fields.count == 2 || fields.count == 3, v.allSatisfy({ $0?.isFinite == true }) else {
+                    throw ValidationError("--point \(spec): expected X,Y or X,Y,LABEL with finite numbers")
                 }
-                let label = v.count == 3 ? Int(v[2]!) : 1
+                let label = fields.count == 3 ? Int(fields[2]) : 1
                 guard label == 0 || label == 1 else { throw ValidationError("--point \(spec): label must be 1 or 0") }
+                let label01 = label!
                 try inside(v[0]!, v[1]!, "point")
                 let p = img.preprocessing.transform(x: v[0]!, y: v[1]!, originalHeight: h, originalWidth: w)
-                points.append(PromptPoint(x: p.x, y: p.y, label: label))
+                points.append(PromptPoint(x: p.x, y: p.y, label: label01))
                 original.append((Int(v[0]!), Int(v[1]!)))
             }
             var promptBox: PromptBox? = nil
             if let box {
                 let v = box.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
-                guard v.count == 4 else { throw ValidationError("--box \(box): expected X0,Y0,X1,Y1") }
+                guard v.count == 4, v.allSatisfy(\.isFinite) else { throw ValidationError("--box \(box): expected X0,Y0,X1,Y1") }
                 try inside(v[0], v[1], "box corner"); try inside(v[2], v[3], "box corner")
                 let a = img.preprocessing.transform(x: v[0], y: v[1], originalHeight: h, originalWidth: w)
                 let b = img.preprocessing.transform(x: v[2], y: v[3], originalHeight: h, originalWidth: w)

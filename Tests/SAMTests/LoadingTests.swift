@@ -72,4 +72,13 @@ final class HuggingFaceNameTests: XCTestCase {
         let out = model.predict(embedding: ref["encoder.embedding"]!, points: [PromptPoint(x: 30.2, y: 70.8)], multimask: true)
         assertParity(out.lowResLogits, ref["point.low_res_logits"], "low-res logits through SamModel names")
     }
+
+    /// save_pretrained can keep only one of the tied copies of the Fourier matrix.
+    func testOnlyTheSharedPositionalEmbedding() throws {
+        var (hf, _) = try SAMFixtures.file("sam_small_hf.safetensors")
+        let (official, _) = try SAMFixtures.file("sam_small.safetensors")
+        hf["prompt_encoder.shared_embedding.positional_embedding"] = nil
+        let pe = "prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"
+        XCTAssertEqual(HuggingFaceNames.toOfficial(hf)[pe], official[pe])
+    }
 }

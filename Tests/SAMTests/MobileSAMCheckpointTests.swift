@@ -39,7 +39,7 @@ final class MobileSAMCheckpointTests: XCTestCase {
         XCTAssertEqual(image.dtype, .u8)
         let (h, w) = (image.shape[0], image.shape[1])
         let pre = SAMPreprocessing(modelSize: model.config.encoder.imageSize)
-        let (input, resized) = pre.modelInput(rgb: [UInt8](image.bytes), width: w, height: h)
+        let (input, resized) = try pre.modelInput(rgb: [UInt8](image.bytes), width: w, height: h)
 
         let embedding = model.encode(input).embedding
         XCTAssertEqual(embedding.shape, [1, 256, 64, 64])

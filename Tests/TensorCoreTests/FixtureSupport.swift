@@ -20,18 +20,31 @@ struct Fixture {
         params = (try? JSONSerialization.jsonObject(with: Data((meta["params"] ?? "{}").utf8)) as? [String: Any]) ?? [:]
     }
 
-    /// A tensor of the fixture; fails the test when it is missing.
+    struct Missing: Error, CustomStringConvertible { let description: String }
+
+    /// A tensor of the fixture; throws (failing the test) when it is missing.
     func tensor(_ key: String) throws -> Tensor {
-        guard let t = tensors[key] else { throw XCTSkip("fixture \(name) has no tensor \(key)") }
+        guard let t = tensors[key] else { throw Missing(description: "fixture \(name) has no tensor \(key)") }
         return t
     }
 
     /// Input `key` as a leaf that requires a gradient.
     func input(_ key: String) throws -> Variable { Variable(try tensor("in.\(key)"), requiresGrad: true, name: key) }
 
-    func ints(_ key: String) -> [Int] { (params[key] as? [Any])?.compactMap { ($0 as? NSNumber)?.intValue } ?? [] }
-    func int(_ key: String) -> Int { (params[key] as? NSNumber)?.intValue ?? 0 }
-    func float(_ key: String) -> Float { (params[key] as? NSNumber)?.floatValue ?? 0 }
+    /// Parameters: a missing or mistyped one stops the test (precondition) rather than defaulting silently.
+    func ints(_ key: String) -> [Int] {
+        guard let v = (params[key] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }) else { preconditionFailure("fixture \(name): no int list '\(key)'") }
+        return v
+    }
+    func int(_ key: String) -> Int {
+        guard let v = (params[key] as? NSNumber)?.intValue else { preconditionFailure("fixture \(name): no int '\(key)'") }
+        return v
+    }
+    func float(_ key: String) -> Float {
+        guard let v = (params[key] as? NSNumber)?.floatValue else { preconditionFailure("fixture \(name): no number '\(key)'") }
+        return v
+    }
+    /// Flags default to false (the fixtures only write the ones that are set).
     func bool(_ key: String) -> Bool { (params[key] as? Bool) ?? false }
 }
 
@@ -62,7 +75,7 @@ func checkCase(_ name: String, inputs: [String], forwardTolerance: Float = 1e-5,
     assertClose(out.value, try f.tensor("out"), tolerance: forwardTolerance, "\(name) forward", file: file, line: line)
     out.backward(try f.tensor("grad_out"))
     for k in inputs {
-        guard let expected = f.tensors["grad.\(k)"] else { continue }
+        guard let expected = f.tensors["grad.\(k)"] else { XCTFail("\(name): fixture has no grad.\(k)", file: file, line: line); continue }
         guard let g = vars[k]!.grad else { XCTFail("\(name): no gradient for \(k)", file: file, line: line); continue }
         assertClose(g, expected, tolerance: gradTolerance, "\(name) grad \(k)", file: file, line: line)
     }

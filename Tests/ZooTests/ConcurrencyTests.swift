@@ -1,19 +1,12 @@
 import Foundation
+import TestSupport
 import XCTest
 import Zoo
 
 /// Concurrent installs of the same package leave one consistent entry: two `ssmsam` processes, and two
 /// threads with separate `Registry` instances (the flock is per open file, so they exclude each other too).
 final class ConcurrencyTests: XCTestCase {
-    private func binary() throws -> URL {
-        var dir = Bundle(for: Self.self).bundleURL.deletingLastPathComponent()
-        if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("ssmsam").path) {
-            dir = ZooFixtures.repo.appendingPathComponent(".build/debug")
-        }
-        let url = dir.appendingPathComponent("ssmsam")
-        guard FileManager.default.isExecutableFile(atPath: url.path) else { throw XCTSkip("ssmsam binary not built at \(url.path)") }
-        return url
-    }
+    private func binary() throws -> URL { try SSMSAMProcess.binary(near: Bundle(for: Self.self)) }
 
     private func assertOneConsistentEntry(_ registry: Registry, file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertEqual(try registry.list().map(\.reference), ["test/sam-small-random@1.0.0"], file: file, line: line)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 import Zoo
 
@@ -14,24 +15,7 @@ final class ZooCLITests: XCTestCase {
     }
 
     private func run(_ args: [String]) throws -> (code: Int32, out: String, err: String) {
-        var dir = Bundle(for: Self.self).bundleURL.deletingLastPathComponent()
-        if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("ssmsam").path) {
-            dir = ZooFixtures.repo.appendingPathComponent(".build/debug")
-        }
-        let exe = dir.appendingPathComponent("ssmsam")
-        guard FileManager.default.isExecutableFile(atPath: exe.path) else { throw XCTSkip("ssmsam binary not built at \(exe.path)") }
-        let p = Process()
-        p.executableURL = exe
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["SSMSAM_ZOO"] = registry.path
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        (p.standardOutput, p.standardError) = (out, err)
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        try SSMSAMProcess.run(args, near: Bundle(for: Self.self), environment: ["SSMSAM_ZOO": registry.path])
     }
 
     func testAddFromACatalogueEntry() throws {

@@ -37,6 +37,7 @@ extension Variable {
     }
     /// SAM's `window_partition` (composed from differentiable ops).
     public func windowPartition(_ window: Int) -> (windows: Variable, paddedHW: (Int, Int)) {
+        precondition(shape.count == 4 && window > 0, "windowPartition expects B x H x W x C and a positive window, got \(shape), \(window)")
         let (b, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
         let ph = (window - h % window) % window, pw = (window - w % window) % window
         let x = (ph > 0 || pw > 0) ? padded([(0, 0), (0, ph), (0, pw), (0, 0)]) : self
