@@ -39,8 +39,7 @@ struct ConvertCommand: ParsableCommand {
                 dict = cast
             }
             if ext == "safetensors" {
-                try SafeTensors.write(dict, metadata: ["format": "pt"], to: out)
-                progress.update(dict.count, dict.count)
+                try SafeTensors.write(dict, metadata: ["format": "pt"], to: out) { progress.update($0, $1) }
             } else {
                 try TorchZipWriter.write(dict, to: out) { progress.update($0, $1) }
             }
