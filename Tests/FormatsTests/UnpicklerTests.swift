@@ -18,6 +18,20 @@ final class UnpicklerTests: XCTestCase {
         XCTAssertThrowsError(try load(bytes)) { e in XCTAssertTrue("\(e)".contains("nested deeper"), "\(e)") }
     }
 
+    func testDeepChainBuiltAfterInsertionIsRefused() {
+        // 300 lists, each memoised and appended (while still empty) to the previous one.
+        var b: [UInt8] = [0x80, 2, 0x5d, 0x72, 0, 0, 0, 0]            // list 0 -> memo 0
+        for i in 1 ..< 300 {
+            b += [0x5d, 0x72] + withUnsafeBytes(of: UInt32(i).littleEndian, Array.init)  // list i -> memo i
+            b += [0x30]                                                                   // POP
+            b += [0x6a] + withUnsafeBytes(of: UInt32(i - 1).littleEndian, Array.init)    // get list i-1
+            b += [0x6a] + withUnsafeBytes(of: UInt32(i).littleEndian, Array.init)        // get list i
+            b += [0x61, 0x30]                                                             // APPEND, POP
+        }
+        b += [0x2e]
+        XCTAssertThrowsError(try load(b)) { e in XCTAssertTrue("\(e)".contains("nested deeper"), "\(e)") }
+    }
+
     func testProtocol4FramingAndScalars() throws {
         // PROTO 4, FRAME, EMPTY_DICT, MEMOIZE, MARK, SHORT_BINUNICODE 'a', BINFLOAT 1.5,
         // SHORT_BINUNICODE 'b', LONG1 -2, SHORT_BINUNICODE 'c', NEWTRUE, SETITEMS, STOP

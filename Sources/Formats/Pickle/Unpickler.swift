@@ -15,13 +15,24 @@ struct Unpickler {
     private var stack: [PickleValue] = []
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
+    /// Every list, dict and object created, so a failed load can be taken apart iteratively.
+    private var boxes: [AnyObject] = []
+    private var boxIDs = Set<ObjectIdentifier>()
+    /// Steps left for nesting checks over the whole load (bounds hostile inputs to linear-ish time).
+    private var stepsLeft = 0
 
     init(file: String) { self.file = file }
 
     /// Unpickles one pickle from `bytes` starting at `start`; returns the value and the offset after STOP.
     static func load(_ bytes: UnsafeRawBufferPointer, from start: Int = 0, file: String) throws -> (PickleValue, Int) {
         var u = Unpickler(file: file)
-        return try u.run(bytes, start)
+        u.stepsLeft = Self.baseSteps + 16 * bytes.count
+        do {
+            return try u.run(bytes, start)
+        } catch {
+            u.dismantle()
+            throw error
+        }
     }
 
     /// Unpickles `data` (one pickle).
@@ -77,6 +88,7 @@ struct Unpickler {
             case 0x95: _ = try u64() // FRAME: a length hint; frames are read through transparently.
             case 0x2e: // STOP
                 guard let top = stack.popLast() else { throw FormatError(file: file, "pickle STOP with an empty stack") }
+                try checkFinalDepth(top, at)
                 return (top, p)
             case 0x28: marks.append(stack.count) // MARK
             case 0x30: _ = try pop(at) // POP
@@ -195,7 +207,28 @@ struct Unpickler {
 
     private mutating func push(_ v: PickleValue) throws {
         guard stack.count < Self.maxStack else { throw FormatError(file: file, "pickle stack exceeds \(Self.maxStack) items") }
+        let box: AnyObject?
+        switch v {
+        case .list(let l): box = l
+        case .dict(let d): box = d
+        case .object(let o): box = o
+        default: box = nil
+        }
+        if let box, boxIDs.insert(ObjectIdentifier(box)).inserted { boxes.append(box) }
         stack.append(v)
+    }
+
+    /// Empties every container created, so that releasing them never recurses deeply (boxes can be
+    /// chained after their nesting was checked) and nothing is kept alive by a half-built graph.
+    private mutating func dismantle() {
+        for b in boxes {
+            if let l = b as? PickleList { l.items = [] }
+            else if let d = b as? PickleDict { d.removeAll() }
+            else if let o = b as? PickleObject { o.state = .none; o.args = [] }
+        }
+        stack = []
+        memo = [:]
+        boxes = []
     }
 
     private mutating func pushChecked(_ v: PickleValue, _ at: Int) throws {
@@ -245,18 +278,20 @@ struct Unpickler {
 
     /// Most levels of nesting a value may have (a state dict needs fewer than 10).
     static let maxDepth = 200
-    /// Most steps one nesting check may take (shared sub-values are visited once per path).
-    static let maxSteps = 1_000_000
+    /// Nesting-check steps allowed per load, plus 16 per pickle byte (real checkpoints use about one
+    /// step per value; shared sub-values are visited once per path, which hostile input can exploit).
+    static let baseSteps = 10_000_000
 
     /// Containers are reference boxes, so a pickle that puts a container inside itself would build a
     /// reference cycle (leaked memory, endless walks), and very deep nesting would overflow the stack
     /// when values are released. No checkpoint needs either: refuse both.
-    private func checkNesting(_ values: [PickleValue], into target: AnyObject?, _ at: Int) throws {
+    private mutating func checkNesting(_ values: [PickleValue], into target: AnyObject?, _ at: Int) throws {
         var seen = Set<ObjectIdentifier>()
-        var steps = 0
+        var steps = stepsLeft
+        defer { stepsLeft = steps }
         func walk(_ v: PickleValue, _ depth: Int) throws -> Bool {
-            steps += 1
-            guard depth < Self.maxDepth, steps < Self.maxSteps else {
+            steps -= 1
+            guard depth < Self.maxDepth, steps > 0 else {
                 throw FormatError(file: file, "pickle value at byte \(at) is nested deeper than \(Self.maxDepth) levels or too complex (refused)")
             }
             let box: AnyObject
@@ -278,6 +313,34 @@ struct Unpickler {
         }
         if try values.contains(where: { try walk($0, 1) }) {
             throw FormatError(file: file, "pickle puts a container inside itself at byte \(at) (reference cycles are refused)")
+        }
+    }
+
+    /// Containers can be chained after each insertion was checked; measure the finished value once,
+    /// iteratively (no recursion), before handing it out.
+    private mutating func checkFinalDepth(_ root: PickleValue, _ at: Int) throws {
+        var seen = Set<ObjectIdentifier>()
+        var todo: [(PickleValue, Int)] = [(root, 1)]
+        while let (v, depth) = todo.popLast() {
+            stepsLeft -= 1
+            guard depth < Self.maxDepth, stepsLeft > 0 else {
+                throw FormatError(file: file, "pickle value at byte \(at) is nested deeper than \(Self.maxDepth) levels or too complex (refused)")
+            }
+            switch v {
+            case .tuple(let t): t.forEach { todo.append(($0, depth + 1)) }
+            case .list(let l): if seen.insert(ObjectIdentifier(l)).inserted { l.items.forEach { todo.append(($0, depth + 1)) } }
+            case .dict(let d):
+                if seen.insert(ObjectIdentifier(d)).inserted {
+                    d.keys.forEach { todo.append(($0, depth + 1)) }
+                    d.values.forEach { todo.append(($0, depth + 1)) }
+                }
+            case .object(let o):
+                if seen.insert(ObjectIdentifier(o)).inserted {
+                    todo.append((o.state, depth + 1))
+                    o.args.forEach { todo.append(($0, depth + 1)) }
+                }
+            default: break
+            }
         }
     }
 
