@@ -146,6 +146,7 @@ def main():
     save_file({k: v.contiguous().clone() for k, v in sd.items()}, path("sam.safetensors"), metadata={"source": "fixture"})
 
     make_onnx()
+    make_typed_onnx()
     make_hostile(sd)
     total = sum(os.path.getsize(path(f)) for f in os.listdir(OUT))
     print(f"fixtures: {len(os.listdir(OUT))} files, {total} bytes in {OUT}")
@@ -245,6 +246,36 @@ def make_onnx():
             if e.key == "location":
                 e.value = "/etc/passwd"
     onnx.save_model(model, path("bad_external_absolute.onnx"))
+
+
+def make_typed_onnx():
+    """Weights in the typed TensorProto fields (not raw_data), plus a float Constant node."""
+    import onnx
+    from onnx import helper, TensorProto
+    vals = {
+        "w.f32": (TensorProto.FLOAT, [2, 3], [0.5, -1.25, 3.0, 1e-3, -0.0, 7.5], "float32"),
+        "w.f16": (TensorProto.FLOAT16, [3], [1.5, -2.0, 0.099975586], "float16"),
+        "w.bf16": (TensorProto.BFLOAT16, [2], [1.0, -3.5], "bfloat16"),
+        "w.f64": (TensorProto.DOUBLE, [2], [0.1, -1e300], "float64"),
+        "w.i64": (TensorProto.INT64, [3], [-5, 0, 1 << 40], "int64"),
+        "w.i32": (TensorProto.INT32, [2], [-7, 1 << 30], "int32"),
+        "w.u8": (TensorProto.UINT8, [2], [0, 255], "uint8"),
+        "w.bool": (TensorProto.BOOL, [3], [1, 0, 1], "bool"),
+    }
+    inits = [helper.make_tensor(k, t, dims, v, raw=False) for k, (t, dims, v, _) in vals.items()]
+    const = helper.make_node("Constant", [], ["const.scale"], name="/scale/Constant",
+                             value=helper.make_tensor("v", TensorProto.FLOAT, [2], [2.0, 0.25]))
+    ident = helper.make_node("Identity", ["const.scale"], ["out"], name="/Identity")
+    graph = helper.make_graph([const, ident], "typed", [], [helper.make_tensor_value_info("out", TensorProto.FLOAT, [2])],
+                              initializer=inits)
+    onnx.save(helper.make_model(graph), path("typed.onnx"))
+    exp = {}
+    for k, (t, dims, v, dt) in vals.items():
+        tt = torch.tensor(v, dtype=getattr(torch, dt))
+        exp[k] = {"dtype": dt, "shape": dims, "values": [repr(float(x)) for x in tt.double().tolist()]}
+    exp["const.scale"] = {"dtype": "float32", "shape": [2], "values": ["2.0", "0.25"]}
+    with open(path("typed_expected.json"), "w") as f:
+        json.dump(exp, f, indent=0)
 
 
 def make_hostile(sd):

@@ -91,6 +91,15 @@ public enum SafeTensors {
     /// the dictionary's order, after a header padded with spaces so the data section starts on a 64-byte
     /// boundary: every tensor is then aligned for its dtype and can be mapped without a copy.
     public static func serialize(_ dict: StateDict, metadata: [String: String] = [:]) throws -> Data {
+        let (head, ordered) = try layout(dict, metadata: metadata)
+        var out = Data(capacity: head.count + ordered.reduce(0) { $0 + $1.tensor.bytes.count })
+        out.append(head)
+        for (_, t) in ordered { out.append(t.bytes) }
+        return out
+    }
+
+    /// The length prefix and padded JSON header, and the tensors in the order their data follows.
+    static func layout(_ dict: StateDict, metadata: [String: String]) throws -> (Data, [(name: String, tensor: StoredTensor)]) {
         var offset = 0
         var parts: [String] = []
         if !metadata.isEmpty {
@@ -107,15 +116,23 @@ public enum SafeTensors {
         }
         var header = Array(("{" + parts.joined(separator: ",") + "}").utf8)
         while (8 + header.count) % 64 != 0 { header.append(UInt8(ascii: " ")) }
-        var out = Data(capacity: 8 + header.count + offset)
+        var out = Data(capacity: 8 + header.count)
         withUnsafeBytes(of: UInt64(header.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(contentsOf: header)
-        for (_, t) in ordered { out.append(t.bytes) }
-        return out
+        return (out, ordered)
     }
 
-    /// Writes tensors atomically (temporary file + rename).
-    public static func write(_ dict: StateDict, metadata: [String: String] = [:], to url: URL) throws {
-        try AtomicFile.write(try serialize(dict, metadata: metadata), to: url)
+    /// Writes tensors atomically (temporary file + rename), streaming each tensor's bytes to the file
+    /// (no second copy of the weights in memory); `progress(done, total)` is called after each tensor.
+    public static func write(_ dict: StateDict, metadata: [String: String] = [:], to url: URL,
+                             progress: ((Int, Int) -> Void)? = nil) throws {
+        let (head, ordered) = try layout(dict, metadata: metadata)
+        try AtomicFile.write(to: url) { handle in
+            try handle.write(contentsOf: head)
+            for (i, e) in ordered.enumerated() {
+                if !e.tensor.bytes.isEmpty { try handle.write(contentsOf: e.tensor.bytes) }
+                progress?(i + 1, ordered.count)
+            }
+        }
     }
 }

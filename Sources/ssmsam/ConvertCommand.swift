@@ -40,8 +40,7 @@ struct ConvertCommand: ParsableCommand {
                 dict = cast
             }
             if ext == "safetensors" {
-                try SafeTensors.write(dict, metadata: ["format": "pt"], to: out)
-                progress.update(dict.count, dict.count)
+                try SafeTensors.write(dict, metadata: ["format": "pt"], to: out) { progress.update($0, $1) }
                 // The native format: a SAM checkpoint gets its architecture as JSON beside the weights.
                 let configURL = SAMModelStore.configURL(for: out)
                 if let config = try? SAMConfig.detect(from: dict, file: input) {

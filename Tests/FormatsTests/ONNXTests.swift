@@ -26,3 +26,10 @@ final class ONNXTests: XCTestCase {
         }
     }
 }
+
+final class ONNXTypedFieldTests: XCTestCase {
+    func testTypedFieldsAndConstantNodes() throws {
+        let sd = try ONNXReader.read(Fixtures.url("typed.onnx"))
+        assertMatches(sd, try Fixtures.expected("typed_expected.json"))
+    }
+}

@@ -49,6 +49,27 @@ final class RoundTripTests: XCTestCase {
         }
     }
 
+    func testFormatIsDetectedByContentNotExtension() throws {
+        for (fixture, format) in [("sam_zip.pth", CheckpointFormat.pytorchZip), ("sam_legacy.pth", .pytorchLegacy),
+                                  ("sam.safetensors", .safetensors), ("a_f32.npy", .npy), ("arrays.npz", .npz)] {
+            let renamed = tmp.appendingPathComponent("weights.bin")
+            try? FileManager.default.removeItem(at: renamed)
+            try FileManager.default.copyItem(at: Fixtures.url(fixture), to: renamed)
+            XCTAssertEqual(try CheckpointReader.read(renamed).format, format, fixture)
+        }
+    }
+
+    func testFailedWriteLeavesNothing() throws {
+        var dict = StateDict()
+        dict["w"] = StoredTensor(dtype: .f32, shape: [2], bytes: Data(count: 8))
+        let missing = tmp.appendingPathComponent("no/such/dir/w.pth")
+        XCTAssertThrowsError(try TorchZipWriter.write(dict, to: missing))
+        struct Boom: Error {}
+        let out = tmp.appendingPathComponent("w.safetensors")
+        XCTAssertThrowsError(try AtomicFile.write(to: out) { h in try h.write(contentsOf: Data([1, 2, 3])); throw Boom() })
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmp.path), [])
+    }
+
     func testNumpy() throws {
         let a = try Numpy.read(Fixtures.url("a_f32.npy"))
         XCTAssertEqual(a.shape, [3, 4])

@@ -101,6 +101,9 @@ public final class PickleDict {
 
     /// Number of items.
     public var count: Int { keys.count }
+
+    /// Drops every item (used to take apart a failed load without deep recursive releases).
+    func removeAll() { keys = []; values = []; index = [:] }
 }
 
 /// A `module.name` global on the allow-list.
@@ -112,7 +115,7 @@ public struct PickleGlobal: Equatable {
 /// An instance of an allowed opaque class, with its constructor arguments and BUILD state.
 public final class PickleObject {
     public let global: PickleGlobal
-    public let args: [PickleValue]
+    public internal(set) var args: [PickleValue]
     public var state: PickleValue = .none
     init(_ global: PickleGlobal, args: [PickleValue]) { (self.global, self.args) = (global, args) }
 }

@@ -9,19 +9,30 @@ import Foundation
 struct Unpickler {
     /// Most memo entries and stack items (each is at least one opcode byte, so a pickle of N bytes
     /// cannot legitimately need more than N; this bounds memory on hostile input).
-    static let maxStack = 50_000_000
+    static let maxStack = 10_000_000
 
     let file: String
     private var stack: [PickleValue] = []
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
+    /// Every list, dict and object created, so a failed load can be taken apart iteratively.
+    private var boxes: [AnyObject] = []
+    private var boxIDs = Set<ObjectIdentifier>()
+    /// Steps left for nesting checks over the whole load (bounds hostile inputs to linear-ish time).
+    private var stepsLeft = 0
 
     init(file: String) { self.file = file }
 
     /// Unpickles one pickle from `bytes` starting at `start`; returns the value and the offset after STOP.
     static func load(_ bytes: UnsafeRawBufferPointer, from start: Int = 0, file: String) throws -> (PickleValue, Int) {
         var u = Unpickler(file: file)
-        return try u.run(bytes, start)
+        u.stepsLeft = Self.baseSteps + 16 * bytes.count
+        do {
+            return try u.run(bytes, start)
+        } catch {
+            u.dismantle()
+            throw error
+        }
     }
 
     /// Unpickles `data` (one pickle).
@@ -77,6 +88,7 @@ struct Unpickler {
             case 0x95: _ = try u64() // FRAME: a length hint; frames are read through transparently.
             case 0x2e: // STOP
                 guard let top = stack.popLast() else { throw FormatError(file: file, "pickle STOP with an empty stack") }
+                try checkFinalDepth(top, at)
                 return (top, p)
             case 0x28: marks.append(stack.count) // MARK
             case 0x30: _ = try pop(at) // POP
@@ -110,20 +122,21 @@ struct Unpickler {
             case 0x43: try push(.bytes(Data(try raw(try u8())))) // SHORT_BINBYTES
             case 0x8e, 0x96: try push(.bytes(Data(try raw(try u64())))) // BINBYTES8, BYTEARRAY8
             case 0x29: try push(.tuple([])) // EMPTY_TUPLE
-            case 0x74: try push(.tuple(try popMark(at))) // TUPLE
-            case 0x85: let a = try pop(at); try push(.tuple([a])) // TUPLE1
-            case 0x86: let b2 = try pop(at), a = try pop(at); try push(.tuple([a, b2])) // TUPLE2
-            case 0x87: let c = try pop(at), b2 = try pop(at), a = try pop(at); try push(.tuple([a, b2, c])) // TUPLE3
+            case 0x74: try pushChecked(.tuple(try popMark(at)), at) // TUPLE
+            case 0x85: let a = try pop(at); try pushChecked(.tuple([a]), at) // TUPLE1
+            case 0x86: let b2 = try pop(at), a = try pop(at); try pushChecked(.tuple([a, b2]), at) // TUPLE2
+            case 0x87: let c = try pop(at), b2 = try pop(at), a = try pop(at); try pushChecked(.tuple([a, b2, c]), at) // TUPLE3
             case 0x5d: try push(.list(PickleList())) // EMPTY_LIST
-            case 0x6c: try push(.list(PickleList(try popMark(at)))) // LIST
+            case 0x6c: try pushChecked(.list(PickleList(try popMark(at))), at) // LIST
             case 0x61: // APPEND
                 let v = try pop(at)
                 guard case .list(let l)? = stack.last else { throw typeError(at, "APPEND", "list") }
+                try checkNesting([v], into: l, at)
                 l.items.append(v)
             case 0x65: // APPENDS
                 let vs = try popMark(at)
                 switch stack.last {
-                case .list(let l)?: l.items.append(contentsOf: vs)
+                case .list(let l)?: try checkNesting(vs, into: l, at); l.items.append(contentsOf: vs)
                 default: throw typeError(at, "APPENDS", "list")
                 }
             case 0x7d: try push(.dict(PickleDict())) // EMPTY_DICT
@@ -131,21 +144,24 @@ struct Unpickler {
                 let vs = try popMark(at)
                 let d = PickleDict()
                 try setItems(d, vs, at)
-                try push(.dict(d))
+                try pushChecked(.dict(d), at)
             case 0x73: // SETITEM
                 let v = try pop(at), k = try pop(at)
                 guard case .dict(let d)? = stack.last else { throw typeError(at, "SETITEM", "dict") }
+                try checkNesting([k, v], into: d, at)
                 d.set(k, v)
             case 0x75: // SETITEMS
                 let vs = try popMark(at)
                 guard case .dict(let d)? = stack.last else { throw typeError(at, "SETITEMS", "dict") }
+                try checkNesting(vs, into: d, at)
                 try setItems(d, vs, at)
             case 0x8f: try push(.list(PickleList())) // EMPTY_SET (a set is kept as a list)
             case 0x90: // ADDITEMS
                 let vs = try popMark(at)
                 guard case .list(let l)? = stack.last else { throw typeError(at, "ADDITEMS", "set") }
+                try checkNesting(vs, into: l, at)
                 l.items.append(contentsOf: vs)
-            case 0x91: try push(.list(PickleList(try popMark(at)))) // FROZENSET
+            case 0x91: try pushChecked(.list(PickleList(try popMark(at))), at) // FROZENSET
             case 0x63: // GLOBAL
                 let module = try line(), name = try line()
                 try push(.global(try PickleGlobals.resolve(module: module, name: name, file: file)))
@@ -174,7 +190,7 @@ struct Unpickler {
                 guard let obj = stack.last else { throw underflow(at) }
                 // Only opaque objects keep their state; a dict's state is attributes (OrderedDict's
                 // `_metadata`), never items; a tensor's state (hooks, requires_grad) is irrelevant here.
-                if case .object(let o) = obj { o.state = state }
+                if case .object(let o) = obj { try checkNesting([state], into: o, at); o.state = state }
             case 0x51: // BINPERSID
                 let pid = try pop(at)
                 try push(try PickleGlobals.persistentLoad(pid, file: file))
@@ -191,7 +207,33 @@ struct Unpickler {
 
     private mutating func push(_ v: PickleValue) throws {
         guard stack.count < Self.maxStack else { throw FormatError(file: file, "pickle stack exceeds \(Self.maxStack) items") }
+        let box: AnyObject?
+        switch v {
+        case .list(let l): box = l
+        case .dict(let d): box = d
+        case .object(let o): box = o
+        default: box = nil
+        }
+        if let box, boxIDs.insert(ObjectIdentifier(box)).inserted { boxes.append(box) }
         stack.append(v)
+    }
+
+    /// Empties every container created, so that releasing them never recurses deeply (boxes can be
+    /// chained after their nesting was checked) and nothing is kept alive by a half-built graph.
+    private mutating func dismantle() {
+        for b in boxes {
+            if let l = b as? PickleList { l.items = [] }
+            else if let d = b as? PickleDict { d.removeAll() }
+            else if let o = b as? PickleObject { o.state = .none; o.args = [] }
+        }
+        stack = []
+        memo = [:]
+        boxes = []
+    }
+
+    private mutating func pushChecked(_ v: PickleValue, _ at: Int) throws {
+        try checkNesting([v], into: nil, at)
+        try push(v)
     }
 
     private mutating func pop(_ at: Int) throws -> PickleValue {
@@ -232,6 +274,74 @@ struct Unpickler {
             return .int(Int(Int64(bitPattern: v)))
         }
         return .bigInt(Array(r))
+    }
+
+    /// Most levels of nesting a value may have (a state dict needs fewer than 10).
+    static let maxDepth = 200
+    /// Nesting-check steps allowed per load, plus 16 per pickle byte (real checkpoints use about one
+    /// step per value; shared sub-values are visited once per path, which hostile input can exploit).
+    static let baseSteps = 10_000_000
+
+    /// Containers are reference boxes, so a pickle that puts a container inside itself would build a
+    /// reference cycle (leaked memory, endless walks), and very deep nesting would overflow the stack
+    /// when values are released. No checkpoint needs either: refuse both.
+    private mutating func checkNesting(_ values: [PickleValue], into target: AnyObject?, _ at: Int) throws {
+        var seen = Set<ObjectIdentifier>()
+        var steps = stepsLeft
+        defer { stepsLeft = steps }
+        func walk(_ v: PickleValue, _ depth: Int) throws -> Bool {
+            steps -= 1
+            guard depth < Self.maxDepth, steps > 0 else {
+                throw FormatError(file: file, "pickle value at byte \(at) is nested deeper than \(Self.maxDepth) levels or too complex (refused)")
+            }
+            let box: AnyObject
+            switch v {
+            case .list(let l): box = l
+            case .dict(let d): box = d
+            case .object(let o): box = o
+            case .tuple(let t): return try t.contains { try walk($0, depth + 1) }
+            default: return false
+            }
+            if let target, box === target { return true }
+            guard seen.insert(ObjectIdentifier(box)).inserted else { return false }
+            switch v {
+            case .list(let l): return try l.items.contains { try walk($0, depth + 1) }
+            case .dict(let d): return try d.keys.contains { try walk($0, depth + 1) } || d.values.contains { try walk($0, depth + 1) }
+            case .object(let o): return try walk(o.state, depth + 1) || o.args.contains { try walk($0, depth + 1) }
+            default: return false
+            }
+        }
+        if try values.contains(where: { try walk($0, 1) }) {
+            throw FormatError(file: file, "pickle puts a container inside itself at byte \(at) (reference cycles are refused)")
+        }
+    }
+
+    /// Containers can be chained after each insertion was checked; measure the finished value once,
+    /// iteratively (no recursion), before handing it out.
+    private mutating func checkFinalDepth(_ root: PickleValue, _ at: Int) throws {
+        var seen = Set<ObjectIdentifier>()
+        var todo: [(PickleValue, Int)] = [(root, 1)]
+        while let (v, depth) = todo.popLast() {
+            stepsLeft -= 1
+            guard depth < Self.maxDepth, stepsLeft > 0 else {
+                throw FormatError(file: file, "pickle value at byte \(at) is nested deeper than \(Self.maxDepth) levels or too complex (refused)")
+            }
+            switch v {
+            case .tuple(let t): t.forEach { todo.append(($0, depth + 1)) }
+            case .list(let l): if seen.insert(ObjectIdentifier(l)).inserted { l.items.forEach { todo.append(($0, depth + 1)) } }
+            case .dict(let d):
+                if seen.insert(ObjectIdentifier(d)).inserted {
+                    d.keys.forEach { todo.append(($0, depth + 1)) }
+                    d.values.forEach { todo.append(($0, depth + 1)) }
+                }
+            case .object(let o):
+                if seen.insert(ObjectIdentifier(o)).inserted {
+                    todo.append((o.state, depth + 1))
+                    o.args.forEach { todo.append(($0, depth + 1)) }
+                }
+            default: break
+            }
+        }
     }
 
     private func underflow(_ at: Int) -> FormatError { FormatError(file: file, "pickle stack underflow at byte \(at)") }
