@@ -82,6 +82,33 @@ def tensor_pickle(key, numel, offset, size, stride, storage="FloatStorage"):
             b"ccollections\nOrderedDict\n)R" + b"tR")
 
 
+def legacy_tensor_pickle(key, numel, offset, size, view):
+    """Like tensor_pickle, in the legacy format's persistent id with view metadata (key, offset, size)."""
+    def tup(xs):
+        return b"(" + b"".join(b"J" + struct.pack("<i", x) for x in xs) + b"t"
+    vkey, voff, vsize = view
+    return (b"ctorch._utils\n_rebuild_tensor_v2\n(" +
+            b"(" + pstr("storage") + b"ctorch\nFloatStorage\n" + pstr(key) + pstr("cpu") +
+            b"J" + struct.pack("<i", numel) + b"(" + pstr(vkey) + b"J" + struct.pack("<i", voff) +
+            b"J" + struct.pack("<i", vsize) + b"t" + b"tQ" +
+            b"J" + struct.pack("<i", offset) + tup(size) + tup([1] * len(size)) + b"\x89" +
+            b"ccollections\nOrderedDict\n)R" + b"tR")
+
+
+def hand_legacy(name, obj, storages):
+    """A legacy (pre-1.6) file: magic, protocol, system info, the object, the storage keys, then storages."""
+    import pickle
+    with open(path(name), "wb") as f:
+        f.write(pickle.dumps(0x1950a86a20f9469cfc6c, protocol=2))
+        f.write(pickle.dumps(1001, protocol=2))
+        f.write(pickle.dumps({"protocol_version": 1001, "little_endian": True,
+                              "type_sizes": {"short": 2, "int": 4, "long": 4}}, protocol=2))
+        f.write(obj)
+        f.write(pickle.dumps(sorted(storages), protocol=2))
+        for k in sorted(storages):
+            f.write(struct.pack("<q", len(storages[k]) // 4) + storages[k])
+
+
 def main():
     sd = sam_like()
     torch.save(sd, path("sam_zip.pth"))
@@ -295,6 +322,9 @@ def make_hostile(sd):
     # A persistent id that claims more elements than the entry holds.
     hand_pickle_zip("bad_numel.pth",
                     b"\x80\x02}(" + pstr("w") + tensor_pickle("0", 600, 0, [2, 3], [3, 1]) + b"u.", {"0": storage})
+    # Legacy storage views whose window lies outside the storage they view (negative / past the end).
+    for name, view in [("bad_legacy_view_negative.pth", ("0", -100000000, 2)), ("bad_legacy_view_past_end.pth", ("0", 5, 4))]:
+        hand_legacy(name, b"\x80\x02}(" + pstr("w") + legacy_tensor_pickle("1", 2, 0, [2], view) + b"u.", {"0": storage})
     # An unknown opcode (INST, protocol 0, instantiates classes).
     hand_pickle_zip("bad_opcode.pth", b"\x80\x02ios\nsystem\n.")
     # Truncated zip, wrong magic.

@@ -61,8 +61,12 @@ public enum SafeTensors {
                   b >= 0, e >= b, e <= dataSize else {
                 throw FormatError(file: file, "tensor '\(name)': data_offsets \(offs) outside the data section of \(dataSize) bytes")
             }
-            guard !overflow, elements * dtype.byteSize == e - b else {
-                throw FormatError(file: file, "tensor '\(name)': \(dt) \(shape) needs \(elements * dtype.byteSize) bytes, offsets give \(e - b)")
+            let bytes = elements.multipliedReportingOverflow(by: dtype.byteSize)
+            guard !overflow, !bytes.overflow else {
+                throw FormatError(file: file, "tensor '\(name)': \(dt) \(shape) is too large (its byte count overflows)")
+            }
+            guard bytes.partialValue == e - b else {
+                throw FormatError(file: file, "tensor '\(name)': \(dt) \(shape) needs \(bytes.partialValue) bytes, offsets give \(e - b)")
             }
             spans.append((name, b, e, dtype, shape))
         }

@@ -25,6 +25,8 @@ final class HostileInputTests: XCTestCase {
         assertFails("bad_stride.pth", contains: ["past the end", "'w'"])
         assertFails("bad_offset.pth", contains: ["past the end"])
         assertFails("bad_numel.pth", contains: ["600"])
+        assertFails("bad_legacy_view_negative.pth", contains: ["storage view", "lies outside storage '0'"])
+        assertFails("bad_legacy_view_past_end.pth", contains: ["storage view [5, 5 + 4)", "lies outside"])
     }
 
     func testBrokenContainers() {

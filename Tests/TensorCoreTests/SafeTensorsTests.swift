@@ -43,6 +43,7 @@ final class SafeTensorsTests: XCTestCase {
             (header(#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, dataBytes: 8), "needs 12 bytes"),
             (header(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, dataBytes: 4), "outside the data section"),
             (header(#"{"a":{"dtype":"X9","shape":[2],"data_offsets":[0,8]}}"#, dataBytes: 8), "unsupported dtype"),
+            (header(#"{"a":{"dtype":"F64","shape":[549755813887,16777216],"data_offsets":[0,8]}}"#, dataBytes: 8), "too large"),
         ]
         for (data, expected) in cases {
             XCTAssertThrowsError(try SafeTensors.parse(data, file: "bad.safetensors")) { e in

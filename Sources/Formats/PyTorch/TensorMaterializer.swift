@@ -22,6 +22,13 @@ struct TensorMaterializer {
         guard let raw = storages[key] else {
             throw FormatError(file: file, "tensor '\(name)': its storage '\(key)' is missing from the file")
         }
+        if let v = ref.storage.view {
+            // The window must lie inside the storage it views.
+            let (end, overflow) = v.offset.addingReportingOverflow(v.count)
+            guard v.offset >= 0, v.count >= 0, !overflow, end <= raw.count / es else {
+                throw FormatError(file: file, "tensor '\(name)': storage view [\(v.offset), \(v.offset) + \(v.count)) lies outside storage '\(key)' (\(raw.count / es) \(dtype.rawValue) elements)")
+            }
+        }
         avail = raw.count / es - base
         if let v = ref.storage.view { avail = min(avail, v.count) }
         guard raw.count % es == 0 else {
@@ -52,6 +59,12 @@ struct TensorMaterializer {
         }
         let start = raw.startIndex + (base + ref.offset) * es
         if count == 0 { return StoredTensor(dtype: dtype, shape: ref.size, bytes: Data()) }
+        // Broadcast views (stride 0) expand when materialised: bound what a small file can make us allocate.
+        let (outBytes, outOverflow) = count.multipliedReportingOverflow(by: es)
+        let limit = max(1 << 30, 64 * raw.count)
+        guard !outOverflow, outBytes <= limit else {
+            throw FormatError(file: file, "tensor '\(name)': size \(ref.size) with stride \(ref.stride) would expand \(raw.count) stored bytes to \(outOverflow ? "more than Int.max" : "\(outBytes)") bytes (limit \(limit))")
+        }
         var out: Data
         if isContiguous(ref.size, ref.stride) {
             out = raw[start ..< start + count * es]   // a slice: no copy
