@@ -17,16 +17,16 @@ for f in $(find Sources/TensorCore Sources/Formats -name '*.swift'); do
 done
 cat > "$OUT/modules/module.modulemap" <<MAP
 module CONNX [system] {
-    header "$ROOT/Sources/Formats/onnx/onnx_subset.pb-c.h"
+    header "$ROOT/Formats/onnx/onnx_subset.pb-c.h"
     link "protobuf-c"
     export *
 }
 MAP
 if [[ ! -x $OUT/fuzz-formats || -n $(find Sources scripts/fuzz -newer "$OUT/fuzz-formats" -name '*.swift' -o -newer "$OUT/fuzz-formats" -name '*.c' | head -1) ]]; then
   echo "fuzz: building (swiftc -sanitize=fuzzer,address)"
-  clang -O1 -g -fsanitize=address,fuzzer-no-link -I Sources/Formats/onnx -c Sources/Formats/onnx/onnx_subset.pb-c.c -o "$OUT/connx.o"
+  clang -O1 -g -fsanitize=address,fuzzer-no-link -I Formats/onnx -c Formats/onnx/onnx_subset.pb-c.c -o "$OUT/connx.o"
   swiftc -O -g -sanitize=fuzzer,address -parse-as-library -module-name FuzzFormats \
-    -I Sources/CBLAS -I Sources/CArchive -I "$OUT/modules" -I Sources/Formats/onnx \
+    -I Sources/CBLAS -I Sources/CArchive -I "$OUT/modules" -I Formats/onnx \
     "$SRC"/*.swift scripts/fuzz/FuzzFormats.swift "$OUT/connx.o" -o "$OUT/fuzz-formats" 2>&1 | grep -v "Cannot export local symbol" || true
 fi
 
