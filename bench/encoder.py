@@ -15,6 +15,8 @@ ap.add_argument("--dir", default="/tmp/ssmsam-bench")
 ap.add_argument("--rounds", type=int, default=2)
 ap.add_argument("--runs", type=int, default=2)
 ap.add_argument("--peers", default="toolkit,torch,ort")
+ap.add_argument("--coretype", help="run the toolkit with this OPENBLAS_CORETYPE (e.g. SkylakeX for OpenBLAS's "
+                "AVX-512 kernels; the machines here force Haswell, and tests and CI keep that)")
 a = ap.parse_args()
 env = dict(os.environ, OPENBLAS_NUM_THREADS="2", PYTHONPATH=os.path.join(ROOT, "scripts", "stubs"))
 if not os.path.exists(os.path.join(a.dir, "vit_b.safetensors")):
@@ -26,12 +28,16 @@ binary = os.path.join(ROOT, ".build", "release", "sam-bench")
 
 def run(peer):
     if peer == "toolkit":
+        tenv = dict(env)
+        if a.coretype:
+            tenv["OPENBLAS_CORETYPE"] = a.coretype
+            tenv.pop("OPENBLAS_L2_SIZE", None)
         p = subprocess.run(["/usr/bin/env", "python3", "-c",
                             "import resource,subprocess,sys,json,re;"
                             f"r=subprocess.run({[binary, os.path.join(a.dir, 'vit_b.safetensors'), os.path.join(a.dir, 'input.safetensors'), str(a.runs)]!r},capture_output=True,text=True,check=True);"
                             "t=[float(m) for i,m in re.findall(r'run (\\d+): ([0-9.]+) s',r.stderr) if i!='0'];"
                             "print(json.dumps({'peer':'toolkit','times':t,'peak_rss_mib':resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024}))"],
-                           capture_output=True, text=True, check=True, env=env)
+                           capture_output=True, text=True, check=True, env=tenv)
     else:
         p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "encoder_peer.py"), peer, a.dir, str(a.runs)],
                            capture_output=True, text=True, check=True, env=env)

@@ -11,14 +11,12 @@ public enum Parallel {
 
     /// Calls `body` on disjoint ranges covering `0..<count`, concurrently when `count * costPerItem`
     /// is large enough to pay for it.
-    /// Calls `body(i)` for each i in `0..<count` spread over all workers (for coarse items of real work).
+    /// Calls `body(i)` for each i in `0..<count`, handing items to whichever worker is free (GCD's
+    /// concurrentPerform balances dynamically, so a core busy with another process does not hold up the rest).
+    /// For coarse items of real work.
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
         if count <= 1 || workers == 1 { for i in 0..<count { body(i) }; return }
-        let chunks = Swift.min(workers, count)
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            var i = c
-            while i < count { body(i); i += chunks }
-        }
+        DispatchQueue.concurrentPerform(iterations: count, execute: body)
     }
 
     @inlinable
