@@ -54,24 +54,25 @@ public struct ImageEncoderTinyViT {
         precondition(image.shape.count == 4 && image.shape[1] == 3 && image.shape[2] == imageSize && image.shape[3] == imageSize,
                      "TinyViT image encoder expects B x 3 x \(imageSize) x \(imageSize), got \(image.shape)")
         precondition(taps.allSatisfy { $0 >= 0 && $0 < blockCount }, "taps \(taps) outside blocks 0..<\(blockCount)")
+        let prof = Profiler.shared
         var tapped: [Int: Variable] = [:]
         var block = 0
-        var x = stem2(stem1(image).gelu())  // (B, C, S/4, S/4)
+        var x = prof.measure("stem") { stem2(stem1(image).gelu()) }  // (B, C, S/4, S/4)
         for mb in convBlocks {
-            x = mb(x)
+            x = prof.measure("stage 0 (MBConv)") { mb(x) }
             if taps.contains(block) { tapped[block] = x.permuted([0, 2, 3, 1]) }
             block += 1
         }
-        var t = merges[0](x).permuted([0, 2, 3, 1])  // tokens (B, H, W, C) from here on
+        var t = prof.measure("patch merging") { merges[0](x).permuted([0, 2, 3, 1]) }  // tokens (B, H, W, C) from here on
         for (s, blocks) in stages.enumerated() {
             for blk in blocks {
-                t = blk(t)
+                t = prof.measure("stage \(s + 1) (attention)") { blk(t) }
                 if taps.contains(block) { tapped[block] = t }
                 block += 1
             }
-            if s + 1 < merges.count { t = merges[s + 1](t.permuted([0, 3, 1, 2])).permuted([0, 2, 3, 1]) }
+            if s + 1 < merges.count { t = prof.measure("patch merging") { merges[s + 1](t.permuted([0, 3, 1, 2])).permuted([0, 2, 3, 1]) } }
         }
-        let neck = neckNorm2(neckConv2(neckNorm1(neckConv1(t.permuted([0, 3, 1, 2])))))
+        let neck = prof.measure("neck") { neckNorm2(neckConv2(neckNorm1(neckConv1(t.permuted([0, 3, 1, 2]))))) }
         return (neck, taps.map { tapped[$0]! })
     }
 
