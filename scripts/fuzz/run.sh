@@ -10,10 +10,10 @@ TARGETS=("$@"); [[ ${#TARGETS[@]} -eq 0 ]] && TARGETS=(pickle pth legacy safeten
 OUT=$ROOT/.build/fuzz; mkdir -p "$OUT/modules"
 FIX=$ROOT/Tests/FormatsTests/Fixtures
 
-# One module from TensorCore + Formats sources (the `import TensorCore` lines dropped).
+# One module from FileIO + TensorCore + Formats sources (their imports of each other dropped).
 SRC=$OUT/src; rm -rf "$SRC"; mkdir -p "$SRC"
-for f in $(find Sources/TensorCore Sources/Formats -name '*.swift'); do
-  sed 's/^import TensorCore$//' "$f" > "$SRC/$(echo "$f" | tr / _)"
+for f in $(find Sources/FileIO Sources/TensorCore Sources/Formats -name '*.swift'); do
+  sed -E 's/^(@_exported )?import (TensorCore|FileIO)$//' "$f" > "$SRC/$(echo "$f" | tr / _)"
 done
 cat > "$OUT/modules/module.modulemap" <<MAP
 module CONNX [system] {
@@ -21,13 +21,18 @@ module CONNX [system] {
     link "protobuf-c"
     export *
 }
+module CKernels [system] {
+    header "$ROOT/Sources/CKernels/include/ckernels.h"
+    export *
+}
 MAP
 if [[ ! -x $OUT/fuzz-formats || -n $(find Sources scripts/fuzz -newer "$OUT/fuzz-formats" -name '*.swift' -o -newer "$OUT/fuzz-formats" -name '*.c' | head -1) ]]; then
   echo "fuzz: building (swiftc -sanitize=fuzzer,address)"
   clang -O1 -g -fsanitize=address,fuzzer-no-link -I Formats/onnx -c Formats/onnx/onnx_subset.pb-c.c -o "$OUT/connx.o"
+  clang -O2 -g -fsanitize=address,fuzzer-no-link -I Sources/CKernels/include -c Sources/CKernels/ckernels.c -o "$OUT/ckernels.o"
   swiftc -O -g -sanitize=fuzzer,address -parse-as-library -module-name FuzzFormats \
-    -I Sources/CBLAS -I Sources/CArchive -I "$OUT/modules" -I Formats/onnx \
-    "$SRC"/*.swift scripts/fuzz/FuzzFormats.swift "$OUT/connx.o" -o "$OUT/fuzz-formats" 2>&1 | grep -v "Cannot export local symbol" || true
+    -I Sources/CBLAS -I Sources/CSystem -I Sources/CArchive -I "$OUT/modules" -I Formats/onnx \
+    "$SRC"/*.swift scripts/fuzz/FuzzFormats.swift "$OUT/connx.o" "$OUT/ckernels.o" -o "$OUT/fuzz-formats" 2>&1 | grep -v "Cannot export local symbol" || true
 fi
 
 seed() { # target, files...
