@@ -21,13 +21,7 @@ final class MobileSAMDetectionTests: XCTestCase {
         put("layers.1.blocks.0.mlp.fc1.weight", [4 * t.embedDims[1], t.embedDims[1]])
         put("layers.1.blocks.0.local_conv.c.weight", [t.embedDims[1], 1, 3, 3])
         put("neck.0.weight", [256, t.embedDims[3], 1, 1])
-        dict["prompt_encoder.point_embeddings.0.weight"] = StoredTensor(Tensor.zeros([1, 256]))
-        dict["prompt_encoder.mask_downscaling.3.weight"] = StoredTensor(Tensor.zeros([16, 4, 2, 2]))
-        for l in 0..<2 { dict["mask_decoder.transformer.layers.\(l).norm1.weight"] = StoredTensor(Tensor.zeros([256])) }
-        dict["mask_decoder.transformer.layers.0.mlp.lin1.weight"] = StoredTensor(Tensor.zeros([2048, 256]))
-        dict["mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight"] = StoredTensor(Tensor.zeros([128, 256]))
-        dict["mask_decoder.mask_tokens.weight"] = StoredTensor(Tensor.zeros([4, 256]))
-        for l in 0..<3 { dict["mask_decoder.iou_prediction_head.layers.\(l).weight"] = StoredTensor(Tensor.zeros([l == 2 ? 4 : 256, 256])) }
+        SAMFixtures.addOfficialDecoderShapes(to: &dict)
         let detected = try SAMConfig.detect(from: dict, file: "mobile_sam.safetensors")
         XCTAssertEqual(detected.preset, "mobile_sam")
         XCTAssertEqual(detected.tinyViT, t)

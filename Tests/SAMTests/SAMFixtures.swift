@@ -22,6 +22,18 @@ enum SAMFixtures {
         return try SAMModel(weights, file: "sam_small.safetensors", config: config, trainable: trainable)
     }
 
+    /// The prompt encoder and mask decoder tensors that architecture detection reads, with SAM's official
+    /// shapes (zeros: only shapes matter), for detection tests of the presets.
+    static func addOfficialDecoderShapes(to dict: inout StateDict) {
+        dict["prompt_encoder.point_embeddings.0.weight"] = StoredTensor(Tensor.zeros([1, 256]))
+        dict["prompt_encoder.mask_downscaling.3.weight"] = StoredTensor(Tensor.zeros([16, 4, 2, 2]))
+        for l in 0..<2 { dict["mask_decoder.transformer.layers.\(l).norm1.weight"] = StoredTensor(Tensor.zeros([256])) }
+        dict["mask_decoder.transformer.layers.0.mlp.lin1.weight"] = StoredTensor(Tensor.zeros([2048, 256]))
+        dict["mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight"] = StoredTensor(Tensor.zeros([128, 256]))
+        dict["mask_decoder.mask_tokens.weight"] = StoredTensor(Tensor.zeros([4, 256]))
+        for l in 0..<3 { dict["mask_decoder.iou_prediction_head.layers.\(l).weight"] = StoredTensor(Tensor.zeros([l == 2 ? 4 : 256, 256])) }
+    }
+
     static func outputs() throws -> (tensors: [String: Tensor], meta: [String: String]) {
         let (dict, meta) = try file("sam_small_outputs.safetensors")
         var t: [String: Tensor] = [:]
