@@ -34,5 +34,7 @@ final class HostileInputTests: XCTestCase {
         assertFails("bad_magic.pth", contains: ["not a recognised"])
         assertFails("bad_header_long.safetensors", contains: ["longer than the file"])
         assertFails("bad_overlap.safetensors", contains: ["overlaps"])
+        // Found by the ONNX fuzz target: a 362-byte model whose shape claims 3.2 GB of typed values.
+        assertFails("fuzz_onnx_huge_typed.onnx", contains: ["needs 1601150976 values", "int32_data holds 0"])
     }
 }

@@ -101,20 +101,23 @@ public enum ONNXReader {
             }
             return StoredTensor(dtype: dtype, shape: shape, bytes: bytes == 0 ? Data() : Data(bytes: t.raw_data.data, count: bytes))
         }
+        // Typed fields: check the value count before allocating (the shape alone may claim gigabytes).
+        switch dtype {
+        case .f32: try checkCount(t.n_float_data, "float_data")
+        case .f64: try checkCount(t.n_double_data, "double_data")
+        case .i64: try checkCount(t.n_int64_data, "int64_data")
+        case .i32, .i16, .i8, .u8, .bool, .f16, .bf16: try checkCount(t.n_int32_data, "int32_data")
+        }
         var out = Data(count: bytes)
         switch dtype {
         case .f32:
-            try checkCount(t.n_float_data, "float_data")
             out.withUnsafeMutableBytes { d in for i in 0 ..< count { d.storeBytes(of: t.float_data[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) } }
         case .f64:
-            try checkCount(t.n_double_data, "double_data")
             out.withUnsafeMutableBytes { d in for i in 0 ..< count { d.storeBytes(of: t.double_data[i].bitPattern.littleEndian, toByteOffset: 8 * i, as: UInt64.self) } }
         case .i64:
-            try checkCount(t.n_int64_data, "int64_data")
             out.withUnsafeMutableBytes { d in for i in 0 ..< count { d.storeBytes(of: t.int64_data[i].littleEndian, toByteOffset: 8 * i, as: Int64.self) } }
         case .i32, .i16, .i8, .u8, .bool, .f16, .bf16:
             // Narrow types travel widened in int32_data (f16/bf16 as their 16-bit patterns).
-            try checkCount(t.n_int32_data, "int32_data")
             let es = dtype.byteSize
             out.withUnsafeMutableBytes { d in
                 for i in 0 ..< count {
