@@ -1,4 +1,3 @@
-import Foundation
 import TensorCore
 
 /// Inference kernels for attention that never materialise all logits of all heads at once.
@@ -19,9 +18,8 @@ enum FusedAttention {
         relH.data.withUnsafeBufferPointer { prh in relW.data.withUnsafeBufferPointer { prw in
         out.data.withUnsafeMutableBufferPointer { po in
             let (Q, K, V, RH, RW, O) = (pq.baseAddress!, pk.baseAddress!, pv.baseAddress!, prh.baseAddress!, prw.baseAddress!, po.baseAddress!)
-            let perHead = ProcessInfo.processInfo.environment["SSMSAM_ATTENTION"] != "rows"
-            BLAS.withThreads(perHead ? 1 : BLAS.threads) {
-                (perHead ? Parallel.forEach : { n, body in for i in 0..<n { body(i) } })(bh) { head in
+            BLAS.withThreads(1) {
+                Parallel.forEach(bh) { head in
                     let logits = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerBlock * n)
                     defer { logits.deallocate() }
                     let qh = Q + head * n * d, kh = K + head * n * d, vh = V + head * n * d
