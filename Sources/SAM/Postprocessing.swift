@@ -9,4 +9,10 @@ public enum SAMPostprocessing {
         let cropped = up.narrow(axis: 2, start: 0, length: inputSize.0).narrow(axis: 3, start: 0, length: inputSize.1)
         return cropped.resizeBilinear(height: originalSize.0, width: originalSize.1)
     }
+
+    /// The mask SAM's predictor would pick: the highest predicted IoU of a (1, K) tensor.
+    public static func bestMaskIndex(_ iou: Tensor) -> Int {
+        precondition(iou.count > 0, "bestMaskIndex: no IoU predictions")
+        return (0..<iou.count).max { iou.data[$0] < iou.data[$1] }!
+    }
 }

@@ -40,4 +40,17 @@ public struct SAMPreprocessing: Sendable {
         return (Float(Double(x) * Double(size.width) / Double(originalWidth)),
                 Float(Double(y) * Double(size.height) / Double(originalHeight)))
     }
+
+    /// A prompt point in original pixels to the model's input frame (label kept).
+    public func transform(_ point: PromptPoint, originalHeight: Int, originalWidth: Int) -> PromptPoint {
+        let p = transform(x: point.x, y: point.y, originalHeight: originalHeight, originalWidth: originalWidth)
+        return PromptPoint(x: p.x, y: p.y, label: point.label)
+    }
+
+    /// A box in original pixels to the model's input frame.
+    public func transform(_ box: PromptBox, originalHeight: Int, originalWidth: Int) -> PromptBox {
+        let a = transform(x: box.x0, y: box.y0, originalHeight: originalHeight, originalWidth: originalWidth)
+        let b = transform(x: box.x1, y: box.y1, originalHeight: originalHeight, originalWidth: originalWidth)
+        return PromptBox(x0: a.x, y0: a.y, x1: b.x, y1: b.y)
+    }
 }

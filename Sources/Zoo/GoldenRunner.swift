@@ -11,15 +11,13 @@ public enum GoldenRunner {
         let rgb = image.rgb()
         let pre = SAMPreprocessing(modelSize: model.imageEncoder.inputSize)
         let (input, _) = try pre.modelInput(rgb: rgb.pixels, width: rgb.width, height: rgb.height)
-        let points = prompts.points.map { p -> PromptPoint in
-            let t = pre.transform(x: Float(p.x), y: Float(p.y), originalHeight: rgb.height, originalWidth: rgb.width)
-            return PromptPoint(x: t.x, y: t.y, label: p.label)
+        let points = prompts.points.map {
+            pre.transform(PromptPoint(x: Float($0.x), y: Float($0.y), label: $0.label), originalHeight: rgb.height, originalWidth: rgb.width)
         }
         var box: PromptBox? = nil
         if let b = prompts.box, b.count == 4 {
-            let a = pre.transform(x: Float(b[0]), y: Float(b[1]), originalHeight: rgb.height, originalWidth: rgb.width)
-            let c = pre.transform(x: Float(b[2]), y: Float(b[3]), originalHeight: rgb.height, originalWidth: rgb.width)
-            box = PromptBox(x0: a.x, y0: a.y, x1: c.x, y1: c.y)
+            box = pre.transform(PromptBox(x0: Float(b[0]), y0: Float(b[1]), x1: Float(b[2]), y1: Float(b[3])),
+                                originalHeight: rgb.height, originalWidth: rgb.width)
         }
         let embedding = model.encode(input).embedding
         let r = model.predict(embedding: embedding, points: points, box: box, multimask: prompts.multimask)

@@ -34,18 +34,16 @@ struct DemoCommand: ParsableCommand {
             let t0 = Date()
             let sam = try SAMModelStore.load(model)
             let loadTime = Date().timeIntervalSince(t0)
-            let pre = SAMPreprocessing(modelSize: sam.imageEncoder.inputSize)
-            let (w, h) = (picture.width, picture.height)
-            let rgb = picture.rgb()
-            let (inputTensor, resized) = try pre.modelInput(rgb: rgb.pixels, width: w, height: h)
+            let img = try SAMImageInput(image: picture, model: sam)
+            let (w, h, rgb) = (img.image.width, img.image.height, img.image)
             let t1 = Date()
-            let embedding = sam.encode(inputTensor).embedding
+            let embedding = sam.encode(img.input).embedding
             let encodeTime = Date().timeIntervalSince(t1)
-            let p = pre.transform(x: Float(prompt.x) + 0.0, y: Float(prompt.y), originalHeight: h, originalWidth: w)
+            let point = img.preprocessing.transform(PromptPoint(x: Float(prompt.x), y: Float(prompt.y)), originalHeight: h, originalWidth: w)
             let t2 = Date()
-            let (low, iou) = sam.predict(embedding: embedding, points: [PromptPoint(x: p.x, y: p.y)], multimask: true)
-            let best = (0..<iou.count).max { iou.data[$0] < iou.data[$1] }!
-            let masks = SAMPostprocessing.masks(low, modelSize: sam.imageEncoder.inputSize, inputSize: resized, originalSize: (h, w))
+            let (low, iou) = sam.predict(embedding: embedding, points: [point], multimask: true)
+            let best = SAMPostprocessing.bestMaskIndex(iou)
+            let masks = SAMPostprocessing.masks(low, modelSize: sam.imageEncoder.inputSize, inputSize: img.resized, originalSize: (h, w))
             let decodeTime = Date().timeIntervalSince(t2)
             let prediction = masks.narrow(axis: 1, start: best, length: 1).data.map { $0 > 0 ? UInt8(1) : 0 }
 
@@ -98,8 +96,8 @@ struct DemoCommand: ParsableCommand {
             throw ValidationError("unknown organ '\(organ)' in label map \(map.name) (known: \(map.organs.keys.sorted().joined(separator: ", ")))")
         }
         let (w, h) = (ct.dims[0], ct.dims[1])
-        let slices = labelVolume.slicesContaining(id)
-        guard let k = slices.max(by: { labelVolume.mask(slice: $0, label: id).reduce(0) { $0 + Int($1) } < labelVolume.mask(slice: $1, label: id).reduce(0) { $0 + Int($1) } }) else {
+        let areas = labelVolume.slicesContaining(id).map { k in (k, labelVolume.mask(slice: k, label: id).reduce(0) { $0 + Int($1) }) }
+        guard let k = areas.max(by: { $0.1 < $1.1 })?.0 else {
             throw ValidationError("the label map has no \(organ) (label \(id))")
         }
         let picture = try SliceRenderer.grey(ct, slice: k, preset: .ct)

@@ -24,7 +24,11 @@ struct SAMImageInput {
     let preprocessing: SAMPreprocessing
 
     init(path: String, model: SAMModel) throws {
-        image = try ImageIO.read(URL(fileURLWithPath: path)).rgb()
+        try self.init(image: try ImageIO.read(URL(fileURLWithPath: path)), model: model)
+    }
+
+    init(image picture: Image8, model: SAMModel) throws {
+        image = picture.rgb()
         preprocessing = SAMPreprocessing(modelSize: model.imageEncoder.inputSize)
         (input, resized) = try preprocessing.modelInput(rgb: image.pixels, width: image.width, height: image.height)
     }

@@ -43,8 +43,8 @@ struct SegmentCommand: ParsableCommand {
                 guard label == 0 || label == 1 else { throw ValidationError("--point \(spec): label must be 1 or 0") }
                 let label01 = label!
                 try inside(v[0]!, v[1]!, "point")
-                let p = img.preprocessing.transform(x: v[0]!, y: v[1]!, originalHeight: h, originalWidth: w)
-                points.append(PromptPoint(x: p.x, y: p.y, label: label01))
+                points.append(img.preprocessing.transform(PromptPoint(x: v[0]!, y: v[1]!, label: label01),
+                                                          originalHeight: h, originalWidth: w))
                 original.append((Int(v[0]!), Int(v[1]!)))
             }
             var promptBox: PromptBox? = nil
@@ -52,14 +52,13 @@ struct SegmentCommand: ParsableCommand {
                 let v = box.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
                 guard v.count == 4, v.allSatisfy(\.isFinite) else { throw ValidationError("--box \(box): expected X0,Y0,X1,Y1") }
                 try inside(v[0], v[1], "box corner"); try inside(v[2], v[3], "box corner")
-                let a = img.preprocessing.transform(x: v[0], y: v[1], originalHeight: h, originalWidth: w)
-                let b = img.preprocessing.transform(x: v[2], y: v[3], originalHeight: h, originalWidth: w)
-                promptBox = PromptBox(x0: a.x, y0: a.y, x1: b.x, y1: b.y)
+                promptBox = img.preprocessing.transform(PromptBox(x0: v[0], y0: v[1], x1: v[2], y1: v[3]),
+                                                        originalHeight: h, originalWidth: w)
             }
             let embedding = sam.encode(img.input).embedding
             let (low, iou) = sam.predict(embedding: embedding, points: points, box: promptBox, multimask: multimask)
             for k in 0..<iou.count { print(String(format: "mask %d: predicted IoU %.4f", k, iou.data[k])) }
-            let best = (0..<iou.count).max { iou.data[$0] < iou.data[$1] }!
+            let best = SAMPostprocessing.bestMaskIndex(iou)
             let masks = SAMPostprocessing.masks(low, modelSize: sam.imageEncoder.inputSize,
                                                 inputSize: img.resized, originalSize: (h, w))
             let plane = masks.narrow(axis: 1, start: best, length: 1)
