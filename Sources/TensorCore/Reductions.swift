@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Reductions along axes (`torch.sum`, `mean`, `max(dim)`), and the (outer, axis, inner) view they share.
@@ -87,6 +88,14 @@ extension Tensor {
     private func softmaxImpl(axis: Int, log: Bool) -> Tensor {
         let (outer, n, inner) = splitAround(axis)
         var out = self
+        if !log && inner == 1 && n > 0 {
+            // Contiguous rows: the vectorised kernel that attention uses too.
+            out.data.withUnsafeMutableBufferPointer { po in
+                let P = po.baseAddress!
+                Parallel.forRanges(outer, costPerItem: n * 4) { r in for o in r { ssm_softmax_row(P + o * n, n) } }
+            }
+            return out
+        }
         out.data.withUnsafeMutableBufferPointer { po in
             let P = po.baseAddress!
             Parallel.forRanges(outer * inner, costPerItem: n * 4) { r in
