@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layers depend one way, top to bottom:
-//   C shims, FileIO -> TensorCore -> Formats -> SAM -> Zoo -> ssmsam CLI
+//   Diagnostics (the one error type) under everything
+//   C shims, FileIO -> TensorCore -> Formats -> NN -> SAM -> Zoo -> ssmsam CLI
 //   C shims, FileIO -> Imaging -> MedicalData (independent of TensorCore) -> ssmsam CLI
 //   C shims (CPNG, CJPEG, CNIfTI) -> Imaging -> MedicalData -> (FewShot) -> ssmsam CLI
 let package = Package(
@@ -11,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "Formats", targets: ["Formats"]),
+        .library(name: "NN", targets: ["NN"]),
         .library(name: "SAM", targets: ["SAM"]),
         .library(name: "Imaging", targets: ["Imaging"]),
         .library(name: "MedicalData", targets: ["MedicalData"]),
@@ -47,6 +49,9 @@ let package = Package(
         // data layer (settings, folds, chunks, episodes, 3-D Dice). Deliberately independent of TensorCore.
         .target(name: "MedicalData", dependencies: ["CNIfTI", "Imaging"]),
 
+        // The toolkit's one error type (kind, file or object, message), shared by every module.
+        .target(name: "Diagnostics"),
+
         // Atomic file writing (temporary name + rename), shared by every module that writes files.
         .target(name: "FileIO"),
 
@@ -61,12 +66,16 @@ let package = Package(
                 publicHeadersPath: ".", linkerSettings: [.linkedLibrary("protobuf-c")]),
         .target(name: "Formats", dependencies: ["TensorCore", "FileIO", "CArchive", "CONNX"]),
 
+        // Modules as named trees of parameters and buffers (bind, initialise, freeze, group, snapshot,
+        // export) and the generic layers (Linear, norms, convolutions, MLPs, multi-head attention).
+        .target(name: "NN", dependencies: ["TensorCore", "Formats", "Diagnostics"]),
+
         // The Segment Anything Model: image encoders, prompt encoder, mask decoder, pre/post-processing.
-        .target(name: "SAM", dependencies: ["TensorCore", "Formats"]),
+        .target(name: "SAM", dependencies: ["TensorCore", "Formats", "NN", "Diagnostics"]),
 
         // The model zoo: packages (manifest, weights, golden outputs, card), a local registry, verification.
         .target(name: "Zoo", dependencies: [
-            "TensorCore", "Formats", "SAM", "Imaging", "CArchive",
+            "TensorCore", "Formats", "NN", "SAM", "Imaging", "CArchive",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
@@ -78,13 +87,14 @@ let package = Package(
 
         // Benchmarks (bench/README.md): never part of `swift test`.
         .executableTarget(name: "gemm-bench", dependencies: ["TensorCore"], path: "bench/gemm"),
-        .executableTarget(name: "sam-bench", dependencies: ["SAM", "Formats", "TensorCore"], path: "bench/sam"),
+        .executableTarget(name: "sam-bench", dependencies: ["SAM", "NN", "Formats", "TensorCore", "Diagnostics"], path: "bench/sam"),
 
         // Shared by the test targets: running the built CLI.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Formats"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "SAMTests", dependencies: ["SAM", "TensorCore", "Formats", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "Formats", "Diagnostics"]),
+        .testTarget(name: "SAMTests", dependencies: ["SAM", "NN", "TensorCore", "Formats", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TensorCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ZooTests", dependencies: ["Zoo", "SAM", "Formats", "TensorCore", "TestSupport"]),

@@ -16,6 +16,6 @@ i=1
 while [ $i -le "$ROUNDS" ]; do
     echo "round $i"
     python3 bench/mobilesam_torch.py "$DIR" "$RUNS" 2>/dev/null
-    .build/release/sam-bench "$MODELS/mobile_sam.safetensors" "$DIR/input.safetensors" "$RUNS"   # stderr: runs, stage profile
+    SSMSAM_PROFILE=1 .build/release/sam-bench "$MODELS/mobile_sam.safetensors" "$DIR/input.safetensors" "$RUNS"   # stage profile over the timed runs
     i=$((i + 1))
 done

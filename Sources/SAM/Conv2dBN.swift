@@ -1,3 +1,4 @@
+import NN
 import TensorCore
 
 /// TinyViT's `Conv2d_BN`: a bias-free convolution (`.c`) followed by BatchNorm (`.bn`) in inference form.
@@ -5,15 +6,14 @@ import TensorCore
 /// Runs as one convolution with the BatchNorm folded in (weight * scale per output channel, bias =
 /// shift), which is what `Conv2d_BN.fuse()` does; the fold is built from differentiable ops each call, so
 /// gradients reach the convolution weight and the BatchNorm weight and bias.
-public struct Conv2dBN {
+public struct Conv2dBN: Module {
+    public static let checkpointKeys = ["conv": "c"]
     public let conv: Conv2d
     public let bn: BatchNorm2d
 
-    public init(_ b: WeightBinder, _ prefix: String, in cIn: Int, out cOut: Int, kernel: Int = 1, stride: Int = 1,
-                padding: Int = 0, groups: Int = 1) {
-        conv = Conv2d(b, "\(prefix).c", in: cIn, out: cOut, kernel: kernel, stride: stride, padding: padding,
-                      groups: groups, bias: false)
-        bn = BatchNorm2d(b, "\(prefix).bn", channels: cOut)
+    public init(_ cIn: Int, _ cOut: Int, kernel: Int = 1, stride: Int = 1, padding: Int = 0, groups: Int = 1) {
+        conv = Conv2d(cIn, cOut, kernel: kernel, stride: stride, padding: padding, groups: groups, bias: false)
+        bn = BatchNorm2d(cOut)
     }
 
     /// x: (N, C, H, W).
@@ -23,6 +23,4 @@ public struct Conv2dBN {
         return Variable.conv2d(x, weight: w, bias: shift, stride: (conv.stride, conv.stride),
                                padding: (conv.padding, conv.padding), groups: conv.groups)
     }
-
-    public var parameters: [Variable] { conv.parameters + bn.parameters }
 }

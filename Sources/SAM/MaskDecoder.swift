@@ -1,31 +1,32 @@
+import NN
 import TensorCore
 
 /// SAM's mask decoder (`MaskDecoder`): output tokens through the two-way transformer, upscaled image
 /// features, hypernetwork MLPs per mask token, IoU head.
-public struct MaskDecoder {
+public struct MaskDecoder: Module {
+    public static let checkpointKeys = [
+        "upscale1": "output_upscaling.0", "upscaleNorm": "output_upscaling.1", "upscale2": "output_upscaling.3",
+        "hypernetworks": "output_hypernetworks_mlps", "iouHead": "iou_prediction_head",
+    ]
     public let config: SAMConfig.Decoder
-    public let iouToken: Variable, maskTokens: Variable
+    public let iouToken: Embedding, maskTokens: Embedding
     public let transformer: TwoWayTransformer
     public let upscale1: ConvTranspose2d, upscaleNorm: LayerNorm2d, upscale2: ConvTranspose2d
     public let hypernetworks: [MLP]
     public let iouHead: MLP
 
-    public init(_ b: WeightBinder, config c: SAMConfig.Decoder, prefix: String = "mask_decoder") {
+    /// The decoder of a configuration, with placeholder values: load a checkpoint or call `initialize`.
+    public init(config c: SAMConfig.Decoder) {
         config = c
         let d = c.promptDim, masks = c.multimaskOutputs + 1
-        iouToken = b.take("\(prefix).iou_token.weight", shape: [1, d])
-        maskTokens = b.take("\(prefix).mask_tokens.weight", shape: [masks, d])
-        transformer = TwoWayTransformer(b, "\(prefix).transformer", config: c)
-        upscale1 = ConvTranspose2d(b, "\(prefix).output_upscaling.0", in: d, out: d / 4, kernel: 2)
-        upscaleNorm = LayerNorm2d(b, "\(prefix).output_upscaling.1", channels: d / 4)
-        upscale2 = ConvTranspose2d(b, "\(prefix).output_upscaling.3", in: d / 4, out: d / 8, kernel: 2)
-        hypernetworks = (0..<masks).map { MLP(b, "\(prefix).output_hypernetworks_mlps.\($0)", in: d, hidden: d, out: d / 8, depth: 3) }
-        iouHead = MLP(b, "\(prefix).iou_prediction_head", in: d, hidden: c.iouHeadHidden, out: masks, depth: c.iouHeadDepth)
-    }
-
-    public var parameters: [Variable] {
-        [iouToken, maskTokens] + transformer.parameters + upscale1.parameters + upscaleNorm.parameters
-            + upscale2.parameters + hypernetworks.flatMap(\.parameters) + iouHead.parameters
+        iouToken = Embedding(1, d)
+        maskTokens = Embedding(masks, d)
+        transformer = TwoWayTransformer(config: c)
+        upscale1 = ConvTranspose2d(d, d / 4, kernel: 2)
+        upscaleNorm = LayerNorm2d(d / 4)
+        upscale2 = ConvTranspose2d(d / 4, d / 8, kernel: 2)
+        hypernetworks = (0..<masks).map { _ in MLP(d, hidden: d, d / 8, depth: 3) }
+        iouHead = MLP(d, hidden: c.iouHeadHidden, masks, depth: c.iouHeadDepth)
     }
 
     /// Low-res mask logits (1, K, 4H, 4W) and IoU predictions (1, K): K = multimaskOutputs masks 1... when
@@ -42,7 +43,7 @@ public struct MaskDecoder {
         precondition(embedding.shape.count == 4 && embedding.shape[0] == 1 && embedding.shape[1] == config.promptDim,
                      "mask decoder expects a 1 x \(config.promptDim) x H x W image embedding, got \(embedding.shape)")
         let d = config.promptDim, masks = config.multimaskOutputs + 1
-        let output = Variable.concat([iouToken, maskTokens], axis: 0).reshaped([1, masks + 1, d])
+        let output = Variable.concat([iouToken.weight, maskTokens.weight], axis: 0).reshaped([1, masks + 1, d])
         let tokens = Variable.concat([output, sparse], axis: 1)
         let (h, w) = (embedding.shape[2], embedding.shape[3])
         let (hs, src) = transformer(image: embedding + dense, imagePE: densePE, tokens: tokens)

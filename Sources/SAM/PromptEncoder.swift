@@ -1,35 +1,37 @@
 import Foundation
+import NN
 import TensorCore
 
 /// SAM's prompt encoder (`PromptEncoder`): random Fourier position encoding, point/box/mask embeddings.
-public struct PromptEncoder {
+public struct PromptEncoder: Module {
+    public static let checkpointKeys = [
+        "gaussian": "pe_layer.positional_encoding_gaussian_matrix", "notAPoint": "not_a_point_embed", "noMask": "no_mask_embed",
+        "maskConv1": "mask_downscaling.0", "maskNorm1": "mask_downscaling.1", "maskConv2": "mask_downscaling.3",
+        "maskNorm2": "mask_downscaling.4", "maskConv3": "mask_downscaling.6",
+    ]
     public let dim: Int, gridSize: Int, inputSize: Int
     /// `pe_layer.positional_encoding_gaussian_matrix` (2, dim/2): a buffer, never trained.
-    public let gaussian: Tensor
-    public let pointEmbeddings: [Variable]
-    public let notAPoint: Variable, noMask: Variable
+    public let gaussian: Buffer
+    public let pointEmbeddings: [Embedding]
+    public let notAPoint: Embedding, noMask: Embedding
     public let maskConv1: Conv2d, maskNorm1: LayerNorm2d, maskConv2: Conv2d, maskNorm2: LayerNorm2d, maskConv3: Conv2d
 
-    public init(_ b: WeightBinder, config c: SAMConfig, prefix: String = "prompt_encoder") {
+    /// The prompt encoder of a configuration, with placeholder values: load a checkpoint or call `initialize`.
+    public init(config c: SAMConfig) {
         let dim = c.decoder.promptDim
         self.dim = dim
         gridSize = c.encoder.gridSize
         inputSize = c.encoder.imageSize
-        gaussian = b.take("\(prefix).pe_layer.positional_encoding_gaussian_matrix", shape: [2, dim / 2]).value
-        pointEmbeddings = (0..<4).map { b.take("\(prefix).point_embeddings.\($0).weight", shape: [1, dim]) }
-        notAPoint = b.take("\(prefix).not_a_point_embed.weight", shape: [1, dim])
-        noMask = b.take("\(prefix).no_mask_embed.weight", shape: [1, dim])
+        gaussian = Buffer(Tensor.zeros([2, dim / 2]))
+        pointEmbeddings = (0..<4).map { _ in Embedding(1, dim) }
+        notAPoint = Embedding(1, dim)
+        noMask = Embedding(1, dim)
         let m = c.decoder.maskInChannels
-        maskConv1 = Conv2d(b, "\(prefix).mask_downscaling.0", in: 1, out: m / 4, kernel: 2, stride: 2)
-        maskNorm1 = LayerNorm2d(b, "\(prefix).mask_downscaling.1", channels: m / 4)
-        maskConv2 = Conv2d(b, "\(prefix).mask_downscaling.3", in: m / 4, out: m, kernel: 2, stride: 2)
-        maskNorm2 = LayerNorm2d(b, "\(prefix).mask_downscaling.4", channels: m)
-        maskConv3 = Conv2d(b, "\(prefix).mask_downscaling.6", in: m, out: dim, kernel: 1)
-    }
-
-    public var parameters: [Variable] {
-        pointEmbeddings + [notAPoint, noMask] + maskConv1.parameters + maskNorm1.parameters + maskConv2.parameters
-            + maskNorm2.parameters + maskConv3.parameters
+        maskConv1 = Conv2d(1, m / 4, kernel: 2, stride: 2)
+        maskNorm1 = LayerNorm2d(m / 4)
+        maskConv2 = Conv2d(m / 4, m, kernel: 2, stride: 2)
+        maskNorm2 = LayerNorm2d(m)
+        maskConv3 = Conv2d(m, dim, kernel: 1)
     }
 
     /// `_pe_encoding` of normalised coordinates (x, y) in [0, 1]: [sin(2π(2c-1)G), cos(2π(2c-1)G)].
@@ -39,7 +41,7 @@ public struct PromptEncoder {
         for (i, (x, y)) in coords.enumerated() {
             let cx = 2 * x - 1, cy = 2 * y - 1
             for j in 0..<half {
-                let v = 2 * Float.pi * (cx * gaussian.data[j] + cy * gaussian.data[half + j])
+                let v = 2 * Float.pi * (cx * gaussian.value.data[j] + cy * gaussian.value.data[half + j])
                 out.data[i * dim + j] = sinf(v)
                 out.data[i * dim + half + j] = cosf(v)
             }
@@ -68,9 +70,9 @@ public struct PromptEncoder {
             for (i, p) in pts.enumerated() {
                 let row = Variable(pe.narrow(axis: 0, start: i, length: 1))
                 switch p.label {
-                case -1: rows.append(notAPoint)
-                case 0: rows.append(row + pointEmbeddings[0])
-                case 1: rows.append(row + pointEmbeddings[1])
+                case -1: rows.append(notAPoint.weight)
+                case 0: rows.append(row + pointEmbeddings[0].weight)
+                case 1: rows.append(row + pointEmbeddings[1].weight)
                 default: preconditionFailure("point label \(p.label): expected 1 (foreground) or 0 (background)")
                 }
             }
@@ -78,8 +80,8 @@ public struct PromptEncoder {
         if let bx = box {
             let pe = encode([((bx.x0 + 0.5) / Float(inputSize), (bx.y0 + 0.5) / Float(inputSize)),
                              ((bx.x1 + 0.5) / Float(inputSize), (bx.y1 + 0.5) / Float(inputSize))])
-            rows.append(Variable(pe.narrow(axis: 0, start: 0, length: 1)) + pointEmbeddings[2])
-            rows.append(Variable(pe.narrow(axis: 0, start: 1, length: 1)) + pointEmbeddings[3])
+            rows.append(Variable(pe.narrow(axis: 0, start: 0, length: 1)) + pointEmbeddings[2].weight)
+            rows.append(Variable(pe.narrow(axis: 0, start: 1, length: 1)) + pointEmbeddings[3].weight)
         }
         let sparse = rows.isEmpty ? Variable(Tensor.zeros([1, 0, dim])) : Variable.concat(rows, axis: 0).reshaped([1, rows.count, dim])
         let dense: Variable
@@ -87,8 +89,15 @@ public struct PromptEncoder {
             precondition(m.shape == [1, 1, 4 * gridSize, 4 * gridSize], "mask prompt must be 1 x 1 x \(4 * gridSize) x \(4 * gridSize) low-res logits, got \(m.shape)")
             dense = maskConv3(maskNorm2(maskConv2(maskNorm1(maskConv1(m)).gelu())).gelu())
         } else {
-            dense = noMask.reshaped([1, dim, 1, 1]) + Variable(Tensor.zeros([1, dim, gridSize, gridSize]))
+            dense = noMask.weight.reshaped([1, dim, 1, 1]) + Variable(Tensor.zeros([1, dim, gridSize, gridSize]))
         }
         return (sparse, dense)
+    }
+}
+
+extension PromptEncoder {
+    /// SAM draws the Gaussian matrix from a standard normal (scale 1); conv and norm layers keep their own.
+    public func initializer(forKey key: String, shape: [Int]) -> Initializer? {
+        key == "pe_layer.positional_encoding_gaussian_matrix" ? .normal(mean: 0, std: 1) : nil
     }
 }

@@ -1,23 +1,29 @@
+import NN
 import TensorCore
 
 /// Multi-head attention with SAM's decomposed relative positions (`image_encoder.Attention`).
 ///
-/// Inference runs a fused kernel that never holds more than one block of one head's logits;
-/// when a gradient is needed the same computation is composed from differentiable ops.
-public struct RelativePositionAttention {
+/// The core runs fused (`Variable.relativePositionAttention`): never more than one block of one head's
+/// logits exists, in the forward and in the backward alike.
+public struct RelativePositionAttention: Module {
     public let qkv: Linear, proj: Linear
     public let relPosH: Variable, relPosW: Variable
-    public let heads: Int, dim: Int
+    public let heads: Int
 
-    public init(_ b: WeightBinder, _ prefix: String, dim: Int, heads: Int, inputSize: Int) {
-        qkv = Linear(b, "\(prefix).qkv", in: dim, out: 3 * dim)
-        proj = Linear(b, "\(prefix).proj", in: dim, out: dim)
-        relPosH = b.take("\(prefix).rel_pos_h", shape: [2 * inputSize - 1, dim / heads])
-        relPosW = b.take("\(prefix).rel_pos_w", shape: [2 * inputSize - 1, dim / heads])
-        (self.heads, self.dim) = (heads, dim)
+    /// `inputSize`: the side of the token grid attended over (the window, or the whole grid).
+    public init(dim: Int, heads: Int, inputSize: Int) {
+        precondition(heads > 0 && dim % heads == 0, "RelativePositionAttention: dim \(dim) must split into \(heads) heads")
+        qkv = Linear(dim, 3 * dim)
+        proj = Linear(dim, dim)
+        relPosH = Variable(Tensor.zeros([2 * inputSize - 1, dim / heads]), requiresGrad: true)
+        relPosW = Variable(Tensor.zeros([2 * inputSize - 1, dim / heads]), requiresGrad: true)
+        self.heads = heads
     }
 
-    public var parameters: [Variable] { qkv.parameters + proj.parameters + [relPosH, relPosW] }
+    public var dim: Int { proj.outFeatures }
+
+    /// SAM zero-initialises the relative position tables.
+    public func initializer(forKey key: String, shape: [Int]) -> Initializer? { .zeros }
 
     /// SAM's `get_rel_pos`: the (q, k) table of relative embeddings, resizing the stored table by
     /// linear interpolation when its length is not 2 * max(q, k) - 1.
@@ -36,7 +42,7 @@ public struct RelativePositionAttention {
     /// x: (B, H, W, C) -> (B, H, W, C).
     public func callAsFunction(_ x: Variable) -> Variable {
         let (b, h, w) = (x.shape[0], x.shape[1], x.shape[2])
-        let hd = dim / heads, n = h * w
+        let dim = self.dim, hd = dim / heads, n = h * w
         let prof = Profiler.shared
         let projected = prof.measure("attention qkv") { qkv(x) }
         let qkvOut = prof.measure("attention layout") { projected.reshaped([b, n, 3, heads, hd]).permuted([2, 0, 3, 1, 4]).reshaped([3, b * heads, n, hd]) }
@@ -52,18 +58,8 @@ public struct RelativePositionAttention {
                 .reshaped([w, b * heads, h, w]).permuted([1, 2, 0, 3])
             return (relH, relW)
         }
-        let scale = 1 / Float(hd).squareRoot()
-        let out: Variable
-        if q.requiresGrad || k.requiresGrad || v.requiresGrad || relH.requiresGrad || relW.requiresGrad {
-            let logits = Variable.matmul(q.reshaped([b * heads, n, hd]) * scale, k, transposeB: true)
-                .reshaped([b * heads, h, w, h, w])
-                + relH.reshaped([b * heads, h, w, h, 1]) + relW.reshaped([b * heads, h, w, 1, w])
-            out = Variable.matmul(logits.reshaped([b * heads, n, n]).softmax(axis: -1), v)
-        } else {
-            out = prof.measure("attention core (fused)") {
-                Variable(FusedAttention.relativePosition(q: q.value, k: k.value, v: v.value, relH: relH.value,
-                                                         relW: relW.value, scale: scale))
-            }
+        let out = prof.measure("attention core (fused)") {
+            Variable.relativePositionAttention(q: q, k: k, v: v, relH: relH, relW: relW, scale: 1 / Float(hd).squareRoot())
         }
         let merged = prof.measure("attention layout") { out.reshaped([b, heads, h, w, hd]).permuted([0, 2, 3, 1, 4]).reshaped([b, h, w, dim]) }
         return prof.measure("attention proj") { proj(merged) }

@@ -1,38 +1,41 @@
 import Foundation
 import Formats
+import NN
 import TensorCore
 
-/// A whole Segment Anything Model bound to checkpoint weights.
-public struct SAMModel {
+/// A whole Segment Anything Model: image encoder, prompt encoder and mask decoder, as a module tree
+/// whose dotted names are the official checkpoint names.
+public struct SAMModel: Module {
+    public static let checkpointKeys = ["imageEncoder": "image_encoder", "promptEncoder": "prompt_encoder", "maskDecoder": "mask_decoder"]
     public let config: SAMConfig
     public let imageEncoder: any SAMImageEncoder
     public let promptEncoder: PromptEncoder
     public let maskDecoder: MaskDecoder
 
-    /// Builds the model and binds every parameter from `dict` by its official name; throws one error
-    /// listing all missing, unexpected and misshaped tensors. The configuration is detected from the
-    /// shapes when not given.
-    /// Hugging Face `SamModel` names are accepted too (`HuggingFaceNames`).
-    public init(_ checkpoint: StateDict, file: String, config: SAMConfig? = nil, trainable: Bool = false) throws {
-        let dict = HuggingFaceNames.toOfficial(checkpoint)
-        let c = try config ?? SAMConfig.detect(from: dict, file: file)
-        let binder = WeightBinder(dict, file: file, trainable: trainable)
-        self.config = c
-        imageEncoder = SAMModel.makeImageEncoder(binder, config: c)
-        promptEncoder = PromptEncoder(binder, config: c)
-        maskDecoder = MaskDecoder(binder, config: c.decoder)
-        try binder.finish()
-    }
-
-    /// The image encoder the configuration names.
-    static func makeImageEncoder(_ binder: WeightBinder, config c: SAMConfig) -> any SAMImageEncoder {
+    /// The model of a configuration with placeholder values (load a checkpoint or call `initialize`);
+    /// every parameter requires a gradient, as in a freshly built PyTorch module.
+    public init(config c: SAMConfig) {
+        config = c
         switch c.kind {
         case .vit:
-            return ImageEncoderViT(binder, config: c.encoder)
+            imageEncoder = ImageEncoderViT(config: c.encoder)
         case .tinyViT:
-            return ImageEncoderTinyViT(binder, config: c.tinyViT ?? SAMConfig.TinyViTEncoder(), imageSize: c.encoder.imageSize,
-                                       outChannels: c.encoder.outChannels)
+            imageEncoder = ImageEncoderTinyViT(config: c.tinyViT ?? SAMConfig.TinyViTEncoder(), imageSize: c.encoder.imageSize,
+                                               outChannels: c.encoder.outChannels)
         }
+        promptEncoder = PromptEncoder(config: c)
+        maskDecoder = MaskDecoder(config: c.decoder)
+    }
+
+    /// Builds the model and binds every tensor from `checkpoint` by its official name (strictly: one error
+    /// lists all missing, unexpected and misshaped tensors). The configuration is detected from the shapes
+    /// when not given. Hugging Face `SamModel` names are accepted too (`HuggingFaceNames`). The parameters
+    /// are frozen unless `trainable`.
+    public init(_ checkpoint: StateDict, file: String, config: SAMConfig? = nil, trainable: Bool = false) throws {
+        let dict = HuggingFaceNames.toOfficial(checkpoint)
+        self.init(config: try config ?? SAMConfig.detect(from: dict, file: file))
+        try load(dict, file: file)
+        if !trainable { freeze() }
     }
 
     /// Image embedding of a preprocessed (1, 3, S, S) input, without recording a graph.

@@ -1,3 +1,4 @@
+import NN
 import TensorCore
 
 /// TinyViT's window attention (`tiny_vit_sam.Attention`): its own LayerNorm, then multi-head attention
@@ -7,7 +8,7 @@ import TensorCore
 /// offset between their window positions and offsets are numbered in order of first appearance scanning
 /// (i, j) row-major, exactly as the reference builds `attention_bias_idxs` (a non-persistent buffer, so it
 /// is computed here, never read from a checkpoint).
-public struct TinyViTAttention {
+public struct TinyViTAttention: Module {
     public let norm: LayerNorm
     public let qkv: Linear, proj: Linear
     /// (heads, window^2): one bias per head and offset.
@@ -16,12 +17,13 @@ public struct TinyViTAttention {
     /// Offset number of each (query, key) pair, window^4 entries.
     public let biasIndices: [Int]
 
-    public init(_ b: WeightBinder, _ prefix: String, dim: Int, heads: Int, window: Int) {
-        norm = LayerNorm(b, "\(prefix).norm", dim: dim, eps: 1e-5)
-        qkv = Linear(b, "\(prefix).qkv", in: dim, out: 3 * dim)
-        proj = Linear(b, "\(prefix).proj", in: dim, out: dim)
+    public init(dim: Int, heads: Int, window: Int) {
+        precondition(heads > 0 && dim % heads == 0 && window > 0, "TinyViTAttention: dim \(dim) must split into \(heads) heads, window \(window) > 0")
+        norm = LayerNorm(dim, eps: 1e-5)
+        qkv = Linear(dim, 3 * dim)
+        proj = Linear(dim, dim)
         let (indices, offsets) = Self.offsetIndices(window: window)
-        attentionBiases = b.take("\(prefix).attention_biases", shape: [heads, offsets])
+        attentionBiases = Variable(Tensor.zeros([heads, offsets]), requiresGrad: true)
         biasIndices = indices
         (self.heads, self.dim, self.window) = (heads, dim, window)
     }
@@ -60,5 +62,6 @@ public struct TinyViTAttention {
         return proj(out.reshaped([b, heads, n, hd]).permuted([0, 2, 1, 3]).reshaped([b, n, dim]))
     }
 
-    public var parameters: [Variable] { norm.parameters + qkv.parameters + proj.parameters + [attentionBiases] }
+    /// The reference zero-initialises the biases.
+    public func initializer(forKey key: String, shape: [Int]) -> Initializer? { .zeros }
 }

@@ -1,18 +1,19 @@
+import NN
 import TensorCore
 
 /// One TinyViT attention block (`TinyViTBlock`): windowed attention with residual, a depthwise local
 /// convolution (folded BatchNorm, no residual), then the MLP with residual.
-public struct TinyViTBlock {
+public struct TinyViTBlock: Module {
+    public static let checkpointKeys = ["attention": "attn"]
     public let attention: TinyViTAttention
     public let localConv: Conv2dBN
     public let mlp: TinyViTMLP
     public let window: Int
 
-    public init(_ b: WeightBinder, _ prefix: String, dim: Int, heads: Int, window: Int, mlpRatio: Int, localConvSize: Int) {
-        attention = TinyViTAttention(b, "\(prefix).attn", dim: dim, heads: heads, window: window)
-        localConv = Conv2dBN(b, "\(prefix).local_conv", in: dim, out: dim, kernel: localConvSize,
-                             padding: localConvSize / 2, groups: dim)
-        mlp = TinyViTMLP(b, "\(prefix).mlp", dim: dim, hidden: dim * mlpRatio)
+    public init(dim: Int, heads: Int, window: Int, mlpRatio: Int, localConvSize: Int) {
+        attention = TinyViTAttention(dim: dim, heads: heads, window: window)
+        localConv = Conv2dBN(dim, dim, kernel: localConvSize, padding: localConvSize / 2, groups: dim)
+        mlp = TinyViTMLP(dim: dim, hidden: dim * mlpRatio)
         self.window = window
     }
 
@@ -27,6 +28,4 @@ public struct TinyViTBlock {
         let z = localConv(y.permuted([0, 3, 1, 2])).permuted([0, 2, 3, 1])
         return z + mlp(z)
     }
-
-    public var parameters: [Variable] { attention.parameters + localConv.parameters + mlp.parameters }
 }

@@ -1,52 +1,26 @@
+import NN
 import TensorCore
 
-/// The decoder's attention (`transformer.Attention`): projections to an internal dimension
-/// (dim / downsample), heads, scaled dot product, output projection.
-public struct DecoderAttention {
-    public let qProj: Linear, kProj: Linear, vProj: Linear, outProj: Linear
-    public let heads: Int, internalDim: Int
-
-    init(_ b: WeightBinder, _ prefix: String, dim: Int, heads: Int, downsample: Int) {
-        internalDim = dim / downsample
-        qProj = Linear(b, "\(prefix).q_proj", in: dim, out: internalDim)
-        kProj = Linear(b, "\(prefix).k_proj", in: dim, out: internalDim)
-        vProj = Linear(b, "\(prefix).v_proj", in: dim, out: internalDim)
-        outProj = Linear(b, "\(prefix).out_proj", in: internalDim, out: dim)
-        self.heads = heads
-    }
-
-    /// q (B, Nq, dim), k and v (B, Nk, dim) -> (B, Nq, dim).
-    public func callAsFunction(q: Variable, k: Variable, v: Variable) -> Variable {
-        let hd = internalDim / heads
-        func split(_ x: Variable) -> Variable {  // (B, N, C) -> (B, heads, N, hd)
-            x.reshaped([x.shape[0], x.shape[1], heads, hd]).permuted([0, 2, 1, 3])
-        }
-        let qh = split(qProj(q)), kh = split(kProj(k)), vh = split(vProj(v))
-        let logits = Variable.matmul(qh, kh, transposeB: true) * (1 / Float(hd).squareRoot())
-        let out = Variable.matmul(logits.softmax(axis: -1), vh)
-        return outProj(out.permuted([0, 2, 1, 3]).reshaped([q.shape[0], q.shape[1], internalDim]))
-    }
-
-    public var parameters: [Variable] { qProj.parameters + kProj.parameters + vProj.parameters + outProj.parameters }
-}
-
 /// `TwoWayAttentionBlock`: token self-attention, token-to-image, MLP, image-to-token.
-public struct TwoWayAttentionBlock {
-    public let selfAttention: DecoderAttention, tokenToImage: DecoderAttention, imageToToken: DecoderAttention
+public struct TwoWayAttentionBlock: Module {
+    public static let checkpointKeys = [
+        "selfAttention": "self_attn", "tokenToImage": "cross_attn_token_to_image", "imageToToken": "cross_attn_image_to_token",
+    ]
+    public let selfAttention: MultiHeadAttention, tokenToImage: MultiHeadAttention, imageToToken: MultiHeadAttention
     public let norm1: LayerNorm, norm2: LayerNorm, norm3: LayerNorm, norm4: LayerNorm
     public let mlp: MLPBlock
     public let skipFirstLayerPE: Bool
 
-    init(_ b: WeightBinder, _ prefix: String, config c: SAMConfig.Decoder, skipFirstLayerPE: Bool) {
+    public init(config c: SAMConfig.Decoder, skipFirstLayerPE: Bool) {
         let d = c.promptDim
-        selfAttention = DecoderAttention(b, "\(prefix).self_attn", dim: d, heads: c.heads, downsample: 1)
-        tokenToImage = DecoderAttention(b, "\(prefix).cross_attn_token_to_image", dim: d, heads: c.heads, downsample: c.attentionDownsample)
-        imageToToken = DecoderAttention(b, "\(prefix).cross_attn_image_to_token", dim: d, heads: c.heads, downsample: c.attentionDownsample)
-        norm1 = LayerNorm(b, "\(prefix).norm1", dim: d, eps: 1e-5)
-        norm2 = LayerNorm(b, "\(prefix).norm2", dim: d, eps: 1e-5)
-        norm3 = LayerNorm(b, "\(prefix).norm3", dim: d, eps: 1e-5)
-        norm4 = LayerNorm(b, "\(prefix).norm4", dim: d, eps: 1e-5)
-        mlp = MLPBlock(b, "\(prefix).mlp", dim: d, hidden: c.mlpDim, gelu: false)
+        selfAttention = MultiHeadAttention(d, heads: c.heads)
+        tokenToImage = MultiHeadAttention(d, heads: c.heads, downsample: c.attentionDownsample)
+        imageToToken = MultiHeadAttention(d, heads: c.heads, downsample: c.attentionDownsample)
+        norm1 = LayerNorm(d)
+        norm2 = LayerNorm(d)
+        norm3 = LayerNorm(d)
+        norm4 = LayerNorm(d)
+        mlp = MLPBlock(d, hidden: c.mlpDim, activation: .relu)
         self.skipFirstLayerPE = skipFirstLayerPE
     }
 
@@ -64,26 +38,19 @@ public struct TwoWayAttentionBlock {
         let k = norm4(keys + imageToToken(q: keys + keyPE, k: q + queryPE, v: q))
         return (q, k)
     }
-
-    public var parameters: [Variable] {
-        selfAttention.parameters + tokenToImage.parameters + imageToToken.parameters + norm1.parameters
-            + norm2.parameters + norm3.parameters + norm4.parameters + mlp.parameters
-    }
 }
 
 /// `TwoWayTransformer`: the blocks, then a final token-to-image attention.
-public struct TwoWayTransformer {
+public struct TwoWayTransformer: Module {
+    public static let checkpointKeys = ["finalAttention": "final_attn_token_to_image", "finalNorm": "norm_final_attn"]
     public let layers: [TwoWayAttentionBlock]
-    public let finalAttention: DecoderAttention
+    public let finalAttention: MultiHeadAttention
     public let finalNorm: LayerNorm
 
-    init(_ b: WeightBinder, _ prefix: String, config c: SAMConfig.Decoder) {
-        layers = (0..<c.transformerDepth).map {
-            TwoWayAttentionBlock(b, "\(prefix).layers.\($0)", config: c, skipFirstLayerPE: $0 == 0)
-        }
-        finalAttention = DecoderAttention(b, "\(prefix).final_attn_token_to_image", dim: c.promptDim, heads: c.heads,
-                                          downsample: c.attentionDownsample)
-        finalNorm = LayerNorm(b, "\(prefix).norm_final_attn", dim: c.promptDim, eps: 1e-5)
+    public init(config c: SAMConfig.Decoder) {
+        layers = (0..<c.transformerDepth).map { TwoWayAttentionBlock(config: c, skipFirstLayerPE: $0 == 0) }
+        finalAttention = MultiHeadAttention(c.promptDim, heads: c.heads, downsample: c.attentionDownsample)
+        finalNorm = LayerNorm(c.promptDim)
     }
 
     /// image (B, C, H, W), imagePE (B, C, H, W), tokens (B, N, C) -> (tokens, image as (B, HW, C)).
@@ -96,6 +63,4 @@ public struct TwoWayTransformer {
         let attn = finalAttention(q: queries + tokens, k: keys + keyPE, v: keys)
         return (finalNorm(queries + attn), keys)
     }
-
-    public var parameters: [Variable] { layers.flatMap(\.parameters) + finalAttention.parameters + finalNorm.parameters }
 }

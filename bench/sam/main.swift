@@ -1,6 +1,7 @@
-// SAM image encoder timing on the toolkit: median of N runs, GFLOP/s; for a TinyViT (MobileSAM) also the
-// time of each stage in one extra run.
+// SAM image encoder timing on the toolkit: median of N runs, GFLOP/s; with SSMSAM_PROFILE=1 the time of
+// each stage (attention, MLP, TinyViT stages, neck) over the timed runs.
 // Run: swift run -c release sam-bench WEIGHTS.safetensors INPUT.safetensors [runs]
+//      swift run -c release sam-bench --train-step WEIGHTS.safetensors INPUT.safetensors [runs]  (TrainStep.swift)
 // (bench/mobilesam.sh runs it next to PyTorch on MobileSAM's weights and input.)
 import Foundation
 import Formats
@@ -8,8 +9,12 @@ import SAM
 import TensorCore
 
 let args = CommandLine.arguments
+if args.count > 1 && args[1] == "--train-step" {
+    try runTrainStep(Array(args.dropFirst(2)))
+    exit(0)
+}
 guard args.count >= 3 else {
-    FileHandle.standardError.write("usage: sam-bench WEIGHTS.safetensors INPUT.safetensors [runs]\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: sam-bench [--train-step] WEIGHTS.safetensors INPUT.safetensors [runs]\n".data(using: .utf8)!)
     exit(2)
 }
 let runs = args.count > 3 ? Int(args[3]) ?? 3 : 3
@@ -39,27 +44,4 @@ if Profiler.shared.enabled {
 if let out = ProcessInfo.processInfo.environment["SAM_BENCH_OUT"] {
     var dict = StateDict(); dict["embedding"] = StoredTensor(embedding)
     try SafeTensors.write(dict, to: URL(fileURLWithPath: out))
-}
-
-if let tiny = model.imageEncoder as? ImageEncoderTinyViT {
-    // Stage profile: the encoder's own steps, timed one by one.
-    func timed<T>(_ what: String, _ body: () -> T) -> T {
-        let t0 = Date(); let r = body()
-        let label = what.padding(toLength: 24, withPad: " ", startingAt: 0)
-        FileHandle.standardError.write("  \(label) \(String(format: "%.3f", Date().timeIntervalSince(t0))) s\n".data(using: .utf8)!)
-        return r
-    }
-    FileHandle.standardError.write("stage profile:\n".data(using: .utf8)!)
-    Variable.noGrad {
-        var x = timed("stem") { tiny.stem2(tiny.stem1(Variable(input)).gelu()) }
-        x = timed("stage 0 (MBConv)") { tiny.convBlocks.reduce(x) { $1($0) } }
-        var t = timed("merge 0") { tiny.merges[0](x).permuted([0, 2, 3, 1]) }
-        for (s, blocks) in tiny.stages.enumerated() {
-            t = timed("stage \(s + 1) (\(blocks.count) blocks)") { blocks.reduce(t) { $1($0) } }
-            if s + 1 < tiny.merges.count {
-                t = timed("merge \(s + 1)") { tiny.merges[s + 1](t.permuted([0, 3, 1, 2])).permuted([0, 2, 3, 1]) }
-            }
-        }
-        _ = timed("neck") { tiny.neckNorm2(tiny.neckConv2(tiny.neckNorm1(tiny.neckConv1(t.permuted([0, 3, 1, 2]))))) }
-    }
 }

@@ -9,8 +9,9 @@ public final class Variable {
     public internal(set) var value: Tensor
     /// Accumulated gradient of a leaf that requires one (nil until the first backward).
     public var grad: Tensor?
-    /// Whether gradients are computed for this node.
-    public let requiresGrad: Bool
+    /// Whether gradients are computed for this node. For a leaf it can be switched (freezing and
+    /// unfreezing parameters); ops read it when they are recorded, so a switch affects later forwards.
+    public private(set) var requiresGrad: Bool
     /// A name for messages and optimiser state (parameters carry their checkpoint name).
     public var name: String
 
@@ -45,6 +46,13 @@ public final class Variable {
     /// Runs `body` without recording any graph (`torch.no_grad()`).
     public static func noGrad<T>(_ body: () throws -> T) rethrows -> T {
         try $isRecording.withValue(false, operation: body)
+    }
+
+    /// Freezes (`false`) or unfreezes (`true`) a leaf; a frozen leaf's gradient is cleared.
+    public func setRequiresGrad(_ flag: Bool) {
+        precondition(inputs.isEmpty && backwardFn == nil, "setRequiresGrad: \(name) is not a leaf")
+        requiresGrad = flag
+        if !flag { grad = nil }
     }
 
     /// Clears the accumulated gradient.
