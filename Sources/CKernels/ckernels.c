@@ -43,8 +43,10 @@ static float hsum8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+// Softmax in place; when `lse` is not NULL also stores log(sum(exp(row))) = max + log(sum), which
+// attention's backward needs to recompute probabilities. The row values do not depend on `lse`.
 __attribute__((target("avx2,fma")))
-static void softmax_avx2(float *row, long n) {
+static void softmax_avx2(float *row, long n, float *lse) {
     long j = 0;
     __m256 vm = _mm256_set1_ps(-INFINITY);
     for (; j + 8 <= n; j += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(row + j));
@@ -58,21 +60,48 @@ static void softmax_avx2(float *row, long n) {
         vs = _mm256_add_ps(vs, e);
     }
     for (; j < n; j++) { row[j] = expf(row[j] - m); s += row[j]; }
-    __m256 inv = _mm256_set1_ps(1.0f / (s + hsum8(vs)));
+    float total = s + hsum8(vs);
+    __m256 inv = _mm256_set1_ps(1.0f / total);
     for (j = 0; j + 8 <= n; j += 8) _mm256_storeu_ps(row + j, _mm256_mul_ps(_mm256_loadu_ps(row + j), inv));
     float invs = _mm256_cvtss_f32(inv);
     for (; j < n; j++) row[j] *= invs;
+    if (lse) *lse = m + logf(total);
 }
 
-static void softmax_scalar(float *row, long n) {
+static void softmax_scalar(float *row, long n, float *lse) {
     float m = -INFINITY, s = 0;
     for (long j = 0; j < n; j++) m = row[j] > m ? row[j] : m;
     for (long j = 0; j < n; j++) { row[j] = expf(row[j] - m); s += row[j]; }
     for (long j = 0; j < n; j++) row[j] /= s;
+    if (lse) *lse = m + logf(s);
 }
 
 void ssm_softmax_row(float *row, long n) {
-    if (ssm_kernels_vectorized()) softmax_avx2(row, n); else softmax_scalar(row, n);
+    if (ssm_kernels_vectorized()) softmax_avx2(row, n, NULL); else softmax_scalar(row, n, NULL);
+}
+
+float ssm_softmax_row_lse(float *row, long n) {
+    float lse;
+    if (ssm_kernels_vectorized()) softmax_avx2(row, n, &lse); else softmax_scalar(row, n, &lse);
+    return lse;
+}
+
+__attribute__((target("avx2,fma")))
+static void exp_shifted_avx2(float *row, long n, float shift) {
+    long j = 0;
+    __m256 vs = _mm256_set1_ps(shift);
+    for (; j + 8 <= n; j += 8) _mm256_storeu_ps(row + j, exp8(_mm256_sub_ps(_mm256_loadu_ps(row + j), vs)));
+    for (; j < n; j++) row[j] = expf(row[j] - shift);
+}
+
+void ssm_exp_shifted(float *row, long n, float shift) {
+    if (ssm_kernels_vectorized()) { exp_shifted_avx2(row, n, shift); return; }
+    for (long j = 0; j < n; j++) row[j] = expf(row[j] - shift);
+}
+
+void ssm_softmax_grad_row(const float *p, float *dp, long n, float dot) {
+    // Plain loop: clang vectorises it at -O3.
+    for (long j = 0; j < n; j++) dp[j] = p[j] * (dp[j] - dot);
 }
 
 void ssm_add_relative_position(float *line, const float *rh, const float *rw, long h, long w) {
@@ -81,6 +110,34 @@ void ssm_add_relative_position(float *line, const float *rh, const float *rw, lo
         float a = rh[ky];
         float *seg = line + ky * w;
         for (long kx = 0; kx < w; kx++) seg[kx] += a + rw[kx];
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void relative_position_sums_avx2(const float *line, float *rh, float *rw, long h, long w) {
+    for (long kx = 0; kx < w; kx++) rw[kx] = 0;
+    for (long ky = 0; ky < h; ky++) {
+        const float *seg = line + ky * w;
+        __m256 acc = _mm256_setzero_ps();
+        long kx = 0;
+        for (; kx + 8 <= w; kx += 8) {
+            __m256 v = _mm256_loadu_ps(seg + kx);
+            acc = _mm256_add_ps(acc, v);
+            _mm256_storeu_ps(rw + kx, _mm256_add_ps(_mm256_loadu_ps(rw + kx), v));
+        }
+        float s = hsum8(acc);
+        for (; kx < w; kx++) { s += seg[kx]; rw[kx] += seg[kx]; }
+        rh[ky] = s;
+    }
+}
+
+void ssm_relative_position_sums(const float *line, float *rh, float *rw, long h, long w) {
+    if (ssm_kernels_vectorized()) { relative_position_sums_avx2(line, rh, rw, h, w); return; }
+    for (long kx = 0; kx < w; kx++) rw[kx] = 0;
+    for (long ky = 0; ky < h; ky++) {
+        float s = 0;
+        for (long kx = 0; kx < w; kx++) { s += line[ky * w + kx]; rw[kx] += line[ky * w + kx]; }
+        rh[ky] = s;
     }
 }
 

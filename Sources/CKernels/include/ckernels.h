@@ -1,13 +1,26 @@
 // Hot inner loops that Swift's SIMD types do not compile to tight vector code: softmax rows with a
-// vectorised exp, and the relative-position add of SAM's attention. AVX2/FMA with a scalar fallback.
+// vectorised exp, and the relative-position add of SAM's attention and its backward. AVX2/FMA with a scalar fallback.
 #ifndef SSMSAM_CKERNELS_H
 #define SSMSAM_CKERNELS_H
 
 /// row[i] = softmax(row)[i] for `n` contiguous floats, max-subtracted.
 void ssm_softmax_row(float *row, long n);
 
+/// ssm_softmax_row that also returns the row's log-sum-exp, log(sum_j exp(row[j])) of the input.
+float ssm_softmax_row_lse(float *row, long n);
+
+/// row[i] = exp(row[i] - shift): probabilities recomputed from logits and their log-sum-exp.
+void ssm_exp_shifted(float *row, long n, float shift);
+
+/// dp[i] = p[i] * (dp[i] - dot): softmax's backward on one row, dot = sum_j p[j] * dp[j].
+void ssm_softmax_grad_row(const float *p, float *dp, long n, float dot);
+
 /// line[ky * w + kx] += rh[ky] + rw[kx] for ky < h, kx < w.
 void ssm_add_relative_position(float *line, const float *rh, const float *rw, long h, long w);
+
+/// The transpose of ssm_add_relative_position: rh[ky] = sum_kx line[ky * w + kx] and
+/// rw[kx] = sum_ky line[ky * w + kx] (both overwritten).
+void ssm_relative_position_sums(const float *line, float *rh, float *rw, long h, long w);
 
 /// x[i] = gelu(x[i]) = 0.5 x (1 + erf(x / sqrt 2)), erf to within 2e-7 (Abramowitz-Stegun 7.1.26 refined).
 void ssm_gelu(float *x, long n);

@@ -1,0 +1,195 @@
+import CKernels
+
+/// Attention with SAM's decomposed relative positions (`image_encoder.Attention` with
+/// `add_decomposed_rel_pos`) that never materialises all logits: each head runs on its own core with
+/// single-threaded GEMMs, one block of query rows at a time, so at most `rowsPerBlock` x N logits
+/// (and in the backward as many logit gradients) are live per head.
+///
+/// Shapes: q (BH, H, W, d); k, v (BH, N, d) with N = H*W; relH (BH, H, W, H); relW (BH, H, W, W).
+/// Heads run in parallel because the products are small (K = head dim) and the softmax between them
+/// would otherwise leave OpenBLAS threads spinning.
+public enum FusedAttention {
+    /// Query rows per block: 128 rows x 4096 keys is 2 MiB of logits, which stays in cache.
+    public static let rowsPerBlock = 128
+
+    /// The inputs whose gradient the backward computes.
+    public struct Inputs: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        public static let q = Inputs(rawValue: 1), k = Inputs(rawValue: 2), v = Inputs(rawValue: 4)
+        public static let relH = Inputs(rawValue: 8), relW = Inputs(rawValue: 16)
+        public static let all: Inputs = [.q, .k, .v, .relH, .relW]
+    }
+
+    /// Gradients of the backward, nil for the inputs that were not asked for. Shapes as the inputs.
+    public struct Gradients {
+        public var q, k, v, relH, relW: Tensor?
+    }
+
+    /// out (BH, N, d) = softmax(scale * q kᵀ + relH[.., ky] + relW[.., kx]) v, i.e. PyTorch's
+    /// `attn = (q * scale) @ k.transpose(-2, -1)`;
+    /// `attn = (attn.view(BH, H, W, H, W) + relH[..., :, None] + relW[..., None, :]).view(BH, N, N)`;
+    /// `attn.softmax(dim=-1) @ v` (inference: no log-sum-exp kept).
+    public static func relativePosition(q: Tensor, k: Tensor, v: Tensor, relH: Tensor, relW: Tensor, scale: Float) -> Tensor {
+        forward(q: q, k: k, v: v, relH: relH, relW: relW, scale: scale, keepLSE: false).out
+    }
+
+    /// `relativePosition` that also returns each query row's log-sum-exp of its logits (BH, N),
+    /// `torch.logsumexp(attn, dim=-1)`, which is all the backward needs to recompute the probabilities.
+    /// The output is bit for bit that of `relativePosition`.
+    public static func relativePositionWithLSE(q: Tensor, k: Tensor, v: Tensor, relH: Tensor, relW: Tensor,
+                                               scale: Float) -> (out: Tensor, lse: Tensor) {
+        let r = forward(q: q, k: k, v: v, relH: relH, relW: relW, scale: scale, keepLSE: true)
+        return (r.out, r.lse)
+    }
+
+    /// The gradients of `relativePosition` (what PyTorch's autograd gives for the composed computation)
+    /// from the forward's inputs, its output `out`, its `lse` and the upstream gradient `gradOut` (BH, N, d).
+    ///
+    /// Logits are recomputed block by block (flash-attention style): with D_i = dO_i · O_i, per block
+    /// P = exp(S - LSE), dV += Pᵀ dO, dS = P ⊙ (dO Vᵀ - D), dQ = scale dS K, dK += scale dSᵀ Q,
+    /// drelH[i, ky] = Σ_kx dS[i, ky*W + kx], drelW[i, kx] = Σ_ky dS[i, ky*W + kx].
+    public static func relativePositionBackward(q: Tensor, k: Tensor, v: Tensor, relH: Tensor, relW: Tensor, scale: Float,
+                                                out: Tensor, lse: Tensor, gradOut: Tensor,
+                                                inputs: Inputs = .all) -> Gradients {
+        let dm = Dims(q: q, k: k, v: v, relH: relH, relW: relW)
+        precondition(out.shape == k.shape && gradOut.shape == k.shape && lse.shape == [dm.bh, dm.n],
+                     "FusedAttention backward: out \(out.shape), gradOut \(gradOut.shape), lse \(lse.shape) for k \(k.shape)")
+        let needV = inputs.contains(.v), needQ = inputs.contains(.q), needK = inputs.contains(.k)
+        let needRel = inputs.contains(.relH) || inputs.contains(.relW)
+        let needScores = needQ || needK || needRel
+        // dq and drel rows are written once each; dk and dv accumulate over row blocks.
+        var dq = Tensor(uninitializedShape: needQ ? q.shape : [0])
+        var dk = Tensor.zeros(needK ? k.shape : [0]), dv = Tensor.zeros(needV ? v.shape : [0])
+        var drelH = Tensor(uninitializedShape: needRel ? relH.shape : [0])
+        var drelW = Tensor(uninitializedShape: needRel ? relW.shape : [0])
+        let (n, d, h, w, rowsMax) = (dm.n, dm.d, dm.h, dm.w, Swift.min(rowsPerBlock, dm.n))
+        withOperands(q, k, v, relH, relW) { ops in
+        out.data.withUnsafeBufferPointer { po in lse.data.withUnsafeBufferPointer { pl in gradOut.data.withUnsafeBufferPointer { pg in
+        dq.data.withUnsafeMutableBufferPointer { pdq in dk.data.withUnsafeMutableBufferPointer { pdk in
+        dv.data.withUnsafeMutableBufferPointer { pdv in drelH.data.withUnsafeMutableBufferPointer { pdh in
+        drelW.data.withUnsafeMutableBufferPointer { pdw in
+            let (O, L, G) = (po.baseAddress!, pl.baseAddress!, pg.baseAddress!)
+            BLAS.withThreads(1) {
+                Parallel.forEach(dm.bh) { head in
+                    let p = UnsafeMutablePointer<Float>.allocate(capacity: rowsMax * n)
+                    let ds = UnsafeMutablePointer<Float>.allocate(capacity: needScores ? rowsMax * n : 0)
+                    let delta = UnsafeMutablePointer<Float>.allocate(capacity: n)
+                    defer { p.deallocate(); ds.deallocate(); delta.deallocate() }
+                    let hd = head * n * d
+                    let (qh, kh, vh, oh, gh) = (ops.q + hd, ops.k + hd, ops.v + hd, O + hd, G + hd)
+                    for i in 0..<n {
+                        var s: Float = 0
+                        for c in 0..<d { s += gh[i * d + c] * oh[i * d + c] }
+                        delta[i] = s
+                    }
+                    var row0 = 0
+                    while row0 < n {
+                        let rows = Swift.min(rowsPerBlock, n - row0)
+                        let qb = qh + row0 * d, gb = gh + row0 * d
+                        ops.logits(p, head: head, row0: row0, rows: rows, dims: dm, scale: scale)
+                        for r in 0..<rows { ssm_exp_shifted(p + r * n, n, L[head * n + row0 + r]) }
+                        if needV {
+                            BLAS.sgemm(transA: true, transB: false, m: n, n: d, k: rows, a: p, lda: n, b: gb, ldb: d,
+                                       beta: 1, c: pdv.baseAddress! + hd, ldc: d)
+                        }
+                        if needScores {
+                            BLAS.sgemm(transA: false, transB: true, m: rows, n: n, k: d, a: gb, lda: d, b: vh, ldb: d,
+                                       c: ds, ldc: n)
+                            for r in 0..<rows {
+                                let i = head * n + row0 + r
+                                ssm_softmax_grad_row(p + r * n, ds + r * n, n, delta[row0 + r])
+                                if needRel { ssm_relative_position_sums(ds + r * n, pdh.baseAddress! + i * h, pdw.baseAddress! + i * w, h, w) }
+                            }
+                            if needQ {
+                                BLAS.sgemm(transA: false, transB: false, m: rows, n: d, k: n, alpha: scale, a: ds, lda: n,
+                                           b: kh, ldb: d, c: pdq.baseAddress! + hd + row0 * d, ldc: d)
+                            }
+                            if needK {
+                                BLAS.sgemm(transA: true, transB: false, m: n, n: d, k: rows, alpha: scale, a: ds, lda: n,
+                                           b: qb, ldb: d, beta: 1, c: pdk.baseAddress! + hd, ldc: d)
+                            }
+                        }
+                        row0 += rows
+                    }
+                }
+            }
+        } } } } } } } }
+        }
+        return Gradients(q: needQ ? dq : nil, k: needK ? dk : nil, v: needV ? dv : nil,
+                         relH: inputs.contains(.relH) ? drelH : nil, relW: inputs.contains(.relW) ? drelW : nil)
+    }
+
+    private static func forward(q: Tensor, k: Tensor, v: Tensor, relH: Tensor, relW: Tensor, scale: Float,
+                                keepLSE: Bool) -> (out: Tensor, lse: Tensor) {
+        let dm = Dims(q: q, k: k, v: v, relH: relH, relW: relW)
+        let (n, d, rowsMax) = (dm.n, dm.d, Swift.min(rowsPerBlock, dm.n))
+        var out = Tensor(uninitializedShape: k.shape)
+        var lse = Tensor(uninitializedShape: keepLSE ? [dm.bh, n] : [0])
+        withOperands(q, k, v, relH, relW) { ops in
+        out.data.withUnsafeMutableBufferPointer { po in lse.data.withUnsafeMutableBufferPointer { pl in
+            let O = po.baseAddress!
+            BLAS.withThreads(1) {
+                Parallel.forEach(dm.bh) { head in
+                    let logits = UnsafeMutablePointer<Float>.allocate(capacity: rowsMax * n)
+                    defer { logits.deallocate() }
+                    var row0 = 0
+                    while row0 < n {
+                        let rows = Swift.min(rowsPerBlock, n - row0)
+                        ops.logits(logits, head: head, row0: row0, rows: rows, dims: dm, scale: scale)
+                        if keepLSE {
+                            let L = pl.baseAddress! + head * n + row0
+                            for r in 0..<rows { L[r] = ssm_softmax_row_lse(logits + r * n, n) }
+                        } else {
+                            for r in 0..<rows { ssm_softmax_row(logits + r * n, n) }
+                        }
+                        BLAS.sgemm(transA: false, transB: false, m: rows, n: d, k: n, a: logits, lda: n,
+                                   b: ops.v + head * n * d, ldb: d, c: O + (head * n + row0) * d, ldc: d)
+                        row0 += rows
+                    }
+                }
+            }
+        } }
+        }
+        return (out, lse)
+    }
+
+    /// Sizes of one call, checked against every operand.
+    private struct Dims {
+        let bh, h, w, d: Int
+        var n: Int { h * w }
+
+        init(q: Tensor, k: Tensor, v: Tensor, relH: Tensor, relW: Tensor) {
+            precondition(q.rank == 4, "FusedAttention: q must be (BH, H, W, d), got \(q.shape)")
+            (bh, h, w, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
+            precondition(bh > 0 && h > 0 && w > 0 && d > 0, "FusedAttention: empty q \(q.shape)")
+            precondition(k.shape == [bh, h * w, d] && v.shape == k.shape && relH.shape == [bh, h, w, h]
+                         && relW.shape == [bh, h, w, w],
+                         "FusedAttention: q \(q.shape) needs k, v \([bh, h * w, d]), relH \([bh, h, w, h]), relW \([bh, h, w, w]); got k \(k.shape), v \(v.shape), relH \(relH.shape), relW \(relW.shape)")
+        }
+    }
+
+    /// Base addresses of the forward's operands.
+    private struct Operands {
+        let q, k, v, relH, relW: UnsafePointer<Float>
+
+        /// out[r, :] = scale * q_i kᵀ + relH[i, ky] + relW[i, kx] for the query rows i = row0 ..< row0 + rows of one head.
+        func logits(_ out: UnsafeMutablePointer<Float>, head: Int, row0: Int, rows: Int, dims dm: Dims, scale: Float) {
+            let (n, d, h, w) = (dm.n, dm.d, dm.h, dm.w)
+            BLAS.sgemm(transA: false, transB: true, m: rows, n: n, k: d, alpha: scale,
+                       a: q + (head * n + row0) * d, lda: d, b: k + head * n * d, ldb: d, c: out, ldc: n)
+            for r in 0..<rows {
+                let i = head * n + row0 + r
+                ssm_add_relative_position(out + r * n, relH + i * h, relW + i * w, h, w)
+            }
+        }
+    }
+
+    private static func withOperands<R>(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ relH: Tensor, _ relW: Tensor,
+                                        _ body: (Operands) -> R) -> R {
+        q.data.withUnsafeBufferPointer { pq in k.data.withUnsafeBufferPointer { pk in v.data.withUnsafeBufferPointer { pv in
+        relH.data.withUnsafeBufferPointer { prh in relW.data.withUnsafeBufferPointer { prw in
+            body(Operands(q: pq.baseAddress!, k: pk.baseAddress!, v: pv.baseAddress!, relH: prh.baseAddress!, relW: prw.baseAddress!))
+        } } } } }
+    }
+}
