@@ -6,10 +6,10 @@ import TensorCore
 /// O(h^2) truncation and Float32 rounding of smooth ops.
 final class GradientCheckTests: XCTestCase {
     /// Seeded, so that a failure can be reproduced.
-    private var rng = SplitMix64(seed: 0x5EED)
+    private var rng = SeededGenerator(seed: 0x5EED)
 
     private func random(_ shape: [Int], scale: Float = 1) -> Tensor {
-        Tensor(shape: shape, data: (0..<shape.product).map { _ in Float.random(in: -scale...scale, using: &rng) })
+        rng.uniform(shape, low: -scale, high: scale)
     }
 
     /// Compares the analytic gradient of each input with central differences on a sample of elements.
@@ -91,16 +91,3 @@ final class GradientCheckTests: XCTestCase {
     }
 }
 
-
-/// A small deterministic generator (SplitMix64).
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-}
