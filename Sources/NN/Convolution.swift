@@ -16,9 +16,8 @@ public struct Conv2d: Module {
         weight = Variable(Tensor.zeros([cOut, cIn / groups, kernel, kernel]), requiresGrad: true)
         bias = hasBias ? Variable(Tensor.zeros([cOut]), requiresGrad: true) : nil
         (self.stride, self.padding, self.groups) = (stride, padding, groups)
-        self.weightInit = weightInit ?? .kaimingUniform(a: Float(5).squareRoot())
-        let bound = 1 / Float(cIn / groups * kernel * kernel).squareRoot()
-        self.biasInit = biasInit ?? .uniform(low: -bound, high: bound)
+        self.weightInit = weightInit ?? .kaimingUniform()
+        self.biasInit = biasInit ?? .defaultBias(fanIn: cIn / groups * kernel * kernel)
     }
 
     public func callAsFunction(_ x: Variable) -> Variable {
@@ -40,11 +39,8 @@ public struct ConvTranspose2d: Module {
 
     public func callAsFunction(_ x: Variable) -> Variable { Variable.convTranspose2d(x, weight: weight, bias: bias) }
 
-    /// PyTorch computes the fan-in of a transposed convolution from weight dim 1 (out channels) x k x k.
+    /// As PyTorch, the fans come from the stored weight (in, out, k, k): fan-in is out x k x k.
     public func initializer(forKey key: String, shape: [Int]) -> Initializer? {
-        if key == "weight" { return .kaimingUniform(a: Float(5).squareRoot()) }
-        let w = weight.shape
-        let bound = 1 / Float(w[1] * w[2] * w[3]).squareRoot()
-        return .uniform(low: -bound, high: bound)
+        key == "weight" ? .kaimingUniform() : .defaultBias(weightShape: weight.shape)
     }
 }

@@ -12,9 +12,8 @@ public struct Linear: Module {
         precondition(inFeatures > 0 && outFeatures > 0, "Linear: sizes must be positive, got \(inFeatures) -> \(outFeatures)")
         weight = Variable(Tensor.zeros([outFeatures, inFeatures]), requiresGrad: true)
         bias = hasBias ? Variable(Tensor.zeros([outFeatures]), requiresGrad: true) : nil
-        self.weightInit = weightInit ?? .kaimingUniform(a: Float(5).squareRoot())
-        let bound = 1 / Float(inFeatures).squareRoot()
-        self.biasInit = biasInit ?? .uniform(low: -bound, high: bound)
+        self.weightInit = weightInit ?? .kaimingUniform()
+        self.biasInit = biasInit ?? .defaultBias(fanIn: inFeatures)
     }
 
     public var inFeatures: Int { weight.shape[1] }

@@ -73,5 +73,8 @@ public struct BatchNorm2d: Module {
         return x * scale.reshaped([c, 1, 1]) + shift.reshaped([c, 1, 1])
     }
 
-    public func initializer(forKey key: String, shape: [Int]) -> Initializer? { key == "weight" ? .ones : .zeros }
+    /// `reset_parameters` and `reset_running_stats`: weight and running variance 1, bias and running mean 0.
+    public func initializer(forKey key: String, shape: [Int]) -> Initializer? {
+        key == "weight" || key == "running_var" ? .ones : .zeros
+    }
 }

@@ -6,7 +6,7 @@ import TensorCore
 /// computation composed from the existing differentiable ops.
 final class FusedAttentionTests: XCTestCase {
     private static let operandNames = ["q", "k", "v", "relH", "relW"]
-    private var rng = SplitMix64(seed: 0xA77E)
+    private var rng = SeededGenerator(seed: 0xA77E)
 
     private func random(_ shape: [Int], scale: Float = 1) -> Tensor {
         Tensor(shape: shape, data: (0..<shape.product).map { _ in Float.random(in: -scale...scale, using: &rng) })
