@@ -124,10 +124,21 @@ def main():
     r.add_argument("runs", type=int)
     r.add_argument("--threads", type=int, default=2)
     r.add_argument("--dump", metavar="GRADS.safetensors", help="write the loss and d loss / d tokens of the last run")
+    c = sub.add_parser("compare", help="compare two --dump files (e.g. the toolkit's and PyTorch's)")
+    c.add_argument("a")
+    c.add_argument("b")
     a = ap.parse_args()
     if a.command == "run" and a.runs < 1:
         ap.error("RUNS must be at least 1")
-    make(a) if a.command == "make" else run(a)
+    {"make": make, "run": run, "compare": compare}[a.command](a)
+
+
+def compare(a):
+    """Loss and d loss / d tokens of two dumps: max |a - b| relative to max |b|."""
+    x, y = load_file(a.a), load_file(a.b)
+    for k in ("loss", "grad.tokens"):
+        err = (x[k].double() - y[k].double()).abs().max().item() / max(y[k].abs().max().item(), 1e-30)
+        print(f"{k}: max abs difference {err:.3g} x max |{os.path.basename(a.b)}|")
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ func runTrainStep(_ args: [String]) throws {
     if let dump {
         var out = StateDict()
         out["loss"] = StoredTensor(Tensor(scalar: last!.loss))
-        out["grad_tokens"] = StoredTensor(last!.grads)
+        out["grad.tokens"] = StoredTensor(last!.grads)
         try SafeTensors.write(out, to: URL(fileURLWithPath: dump))
     }
     times.sort()
