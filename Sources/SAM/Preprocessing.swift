@@ -1,3 +1,4 @@
+import Diagnostics
 import TensorCore
 
 /// SAM's input pipeline (`ResizeLongestSide` + `Sam.preprocess`) and the matching coordinate transform.
@@ -21,7 +22,7 @@ public struct SAMPreprocessing: Sendable {
         precondition(rgb.count == width * height * 3, "modelInput: \(rgb.count) bytes for a \(width) x \(height) RGB image")
         let size = resizedSize(height: height, width: width)
         guard size.height > 0, size.width > 0 else {
-            throw TensorError("a \(width) x \(height) image resizes to \(size.width) x \(size.height) at \(modelSize) px: too elongated for SAM")
+            throw ToolkitError(.unsupported, "a \(width) x \(height) image resizes to \(size.width) x \(size.height) at \(modelSize) px: too elongated for SAM")
         }
         let pixels = PillowResize.resize(rgb, width: width, height: height, channels: 3, newWidth: size.width, newHeight: size.height)
         var input = Tensor.zeros([1, 3, modelSize, modelSize])

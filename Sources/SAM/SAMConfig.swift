@@ -1,3 +1,4 @@
+import Diagnostics
 import Formats
 
 /// The architecture of a SAM model: everything needed to build it, saved as JSON next to native weights.
@@ -66,7 +67,7 @@ public struct SAMConfig: Codable, Equatable, Sendable {
     public static func detect(from dict: StateDict, file: String, decoderHeads: Int = 8) throws -> SAMConfig {
         func shape(_ name: String) throws -> [Int] {
             guard let s = dict[name]?.shape else {
-                throw FormatError(file: file, "not a SAM checkpoint: no tensor '\(name)' (found \(dict.count) tensors, e.g. \(dict.names.prefix(3).joined(separator: ", ")))")
+                throw ToolkitError(.mismatch, subject: file, "not a SAM checkpoint: no tensor '\(name)' (found \(dict.count) tensors, e.g. \(dict.names.prefix(3).joined(separator: ", ")))")
             }
             return s
         }

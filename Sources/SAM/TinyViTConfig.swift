@@ -1,3 +1,4 @@
+import Diagnostics
 import Formats
 
 extension SAMConfig {
@@ -28,14 +29,14 @@ extension SAMConfig {
         static func detect(from dict: StateDict, file: String, prefix: String) throws -> TinyViTEncoder {
             func shape(_ name: String) throws -> [Int] {
                 guard let s = dict["\(prefix).\(name)"]?.shape else {
-                    throw FormatError(file: file, "not a TinyViT SAM checkpoint: no tensor '\(prefix).\(name)'")
+                    throw ToolkitError(.mismatch, subject: file, "not a TinyViT SAM checkpoint: no tensor '\(prefix).\(name)'")
                 }
                 return s
             }
             var t = TinyViTEncoder()
             let stages = (0...).prefix { dict["\(prefix).layers.\($0).blocks.0.\($0 == 0 ? "conv1.c" : "attn.qkv").weight"] != nil }.count
             guard stages == 4 else {
-                throw FormatError(file: file, "TinyViT with \(stages) stages (layers.N with blocks): expected 4 (MBConv + 3 attention stages)")
+                throw ToolkitError(.unsupported, subject: file, "TinyViT with \(stages) stages (layers.N with blocks): expected 4 (MBConv + 3 attention stages)")
             }
             t.depths = (0..<stages).map { s in (0...).prefix { dict["\(prefix).layers.\(s).blocks.\($0).\(s == 0 ? "conv1.c" : "attn.qkv").weight"] != nil }.count }
             let conv1 = try shape("layers.0.blocks.0.conv1.c.weight")
@@ -49,7 +50,7 @@ extension SAMConfig {
                 // One bias per offset (|dy|, |dx|), each in 0..<window: window^2 offsets.
                 let window = Int(Double(biases[1]).squareRoot().rounded())
                 guard window * window == biases[1] else {
-                    throw FormatError(file: file, "\(prefix).layers.\(s).blocks.0.attn.attention_biases \(biases): the offset count is not a square window")
+                    throw ToolkitError(.invalidFile, subject: file, "\(prefix).layers.\(s).blocks.0.attn.attention_biases \(biases): the offset count is not a square window")
                 }
                 t.windowSizes[s] = window
             }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Diagnostics
 import Foundation
 import Formats
 import Imaging
@@ -28,7 +29,7 @@ struct SegmentCommand: ParsableCommand {
             let (w, h) = (img.image.width, img.image.height)
             func inside(_ x: Float, _ y: Float, _ what: String) throws {
                 guard x >= 0, y >= 0, x < Float(w), y < Float(h) else {
-                    throw FormatError(file: image, "\(what) (\(x), \(y)) is outside the \(w) x \(h) image")
+                    throw ToolkitError(.invalidArgument, subject: image, "\(what) (\(x), \(y)) is outside the \(w) x \(h) image")
                 }
             }
             var points: [PromptPoint] = []
