@@ -49,11 +49,14 @@ public enum SAMModelStore {
         return try SAMModel(checkpoint.tensors, file: url.path, config: config, trainable: trainable)
     }
 
-    /// Reads a JSON architecture file.
+    /// Reads a JSON architecture file and checks it (`SAMConfig.problems`).
     public static func readConfig(_ url: URL) throws -> SAMConfig {
-        do { return try JSONDecoder().decode(SAMConfig.self, from: Data(contentsOf: url)) } catch {
+        let config: SAMConfig
+        do { config = try JSONDecoder().decode(SAMConfig.self, from: Data(contentsOf: url)) } catch {
             throw ToolkitError(.invalidFile, subject: url.path, "not a SAM config: \(error)")
         }
+        try config.check(file: url.path)
+        return config
     }
 
     /// Writes a JSON architecture file atomically.
