@@ -8,47 +8,59 @@ extension SAMConfig {
     /// read from a checkpoint) are checked here first.
     public var problems: [String] {
         var p: [String] = []
-        func need(_ ok: Bool, _ what: @autoclosure () -> String) { if !ok { p.append(what()) } }
+        func positive(_ name: String, _ v: Int) -> Bool {
+            if v <= 0 { p.append("\(name) is \(v), expected a positive size") }
+            return v > 0
+        }
         let e = encoder, d = decoder
-        need(e.patchSize > 0 && e.imageSize > 0 && e.imageSize % e.patchSize == 0,
-             "encoder.imageSize \(e.imageSize) must be a positive multiple of encoder.patchSize \(e.patchSize)")
-        need(e.outChannels > 0, "encoder.outChannels is \(e.outChannels), expected a positive size")
+        if positive("encoder.imageSize", e.imageSize) && positive("encoder.patchSize", e.patchSize) && e.imageSize % e.patchSize != 0 {
+            p.append("encoder.imageSize \(e.imageSize) is not a multiple of patchSize \(e.patchSize)")
+        }
+        _ = positive("encoder.outChannels", e.outChannels)
         switch kind {
         case .vit:
-            need(e.depth > 0, "encoder.depth is \(e.depth), expected at least 1 block")
-            need(e.heads > 0 && e.embedDim > 0 && e.embedDim % e.heads == 0,
-                 "encoder.embedDim \(e.embedDim) must split into encoder.heads \(e.heads)")
-            need(e.mlpDim > 0, "encoder.mlpDim is \(e.mlpDim), expected a positive size")
-            need(e.windowSize > 0, "encoder.windowSize is \(e.windowSize), expected a positive size")
-            need(e.globalAttentionBlocks.allSatisfy { (0..<max(e.depth, 0)).contains($0) },
-                 "encoder.globalAttentionBlocks \(e.globalAttentionBlocks) must be blocks 0..<\(e.depth)")
+            if positive("encoder.embedDim", e.embedDim) && positive("encoder.heads", e.heads) && e.embedDim % e.heads != 0 {
+                p.append("encoder.embedDim \(e.embedDim) is not a multiple of heads \(e.heads)")
+            }
+            _ = positive("encoder.mlpDim", e.mlpDim)
+            _ = positive("encoder.windowSize", e.windowSize)
+            if positive("encoder.depth", e.depth), let bad = e.globalAttentionBlocks.first(where: { !(0..<e.depth).contains($0) }) {
+                p.append("encoder.globalAttentionBlocks names block \(bad), the encoder has \(e.depth)")
+            }
         case .tinyViT:
             let t = tinyViT ?? TinyViTEncoder()
-            need(e.patchSize == 16, "a TinyViT encoder has stride 16, encoder.patchSize is \(e.patchSize)")
+            if e.patchSize != 16 { p.append("encoder.patchSize is \(e.patchSize); a TinyViT encoder has stride 16") }
             guard [t.embedDims.count, t.depths.count, t.heads.count, t.windowSizes.count] == [4, 4, 4, 4] else {
                 p.append("tinyViT needs 4 stages, got embedDims \(t.embedDims), depths \(t.depths), heads \(t.heads), windowSizes \(t.windowSizes)")
                 break
             }
-            need(t.depths.allSatisfy { $0 > 0 }, "tinyViT.depths \(t.depths) must be positive")
-            need(t.embedDims[0] > 0 && t.embedDims[0] % 2 == 0, "tinyViT.embedDims[0] is \(t.embedDims[0]), expected a positive even width")
-            for s in 1..<4 {
-                need(t.heads[s] > 0 && t.embedDims[s] > 0 && t.embedDims[s] % t.heads[s] == 0,
-                     "tinyViT.embedDims[\(s)] \(t.embedDims[s]) must split into tinyViT.heads[\(s)] \(t.heads[s])")
-                need(t.windowSizes[s] > 0, "tinyViT.windowSizes[\(s)] is \(t.windowSizes[s]), expected a positive size")
+            for s in 0..<4 {
+                _ = positive("tinyViT.depths[\(s)]", t.depths[s])
+                if positive("tinyViT.embedDims[\(s)]", t.embedDims[s]), s == 0, t.embedDims[0] % 2 != 0 {
+                    p.append("tinyViT.embedDims[0] \(t.embedDims[0]) is not even")
+                }
+                guard s > 0 else { continue }
+                if positive("tinyViT.heads[\(s)]", t.heads[s]), t.embedDims[s] > 0, t.embedDims[s] % t.heads[s] != 0 {
+                    p.append("tinyViT.embedDims[\(s)] \(t.embedDims[s]) is not a multiple of heads \(t.heads[s])")
+                }
+                _ = positive("tinyViT.windowSizes[\(s)]", t.windowSizes[s])
             }
-            need(t.mlpRatio > 0 && t.mbconvExpandRatio > 0,
-                 "tinyViT.mlpRatio \(t.mlpRatio) and mbconvExpandRatio \(t.mbconvExpandRatio) must be positive")
-            need(t.localConvSize > 0 && t.localConvSize % 2 == 1, "tinyViT.localConvSize is \(t.localConvSize), expected a positive odd size")
+            _ = positive("tinyViT.mlpRatio", t.mlpRatio)
+            _ = positive("tinyViT.mbconvExpandRatio", t.mbconvExpandRatio)
+            if positive("tinyViT.localConvSize", t.localConvSize), t.localConvSize % 2 == 0 {
+                p.append("tinyViT.localConvSize \(t.localConvSize) is not odd")
+            }
         }
-        need(d.promptDim > 0 && d.promptDim % 8 == 0, "decoder.promptDim is \(d.promptDim), expected a positive multiple of 8")
-        need(d.maskInChannels > 0 && d.maskInChannels % 4 == 0, "decoder.maskInChannels is \(d.maskInChannels), expected a positive multiple of 4")
-        need(d.heads > 0 && d.promptDim % d.heads == 0, "decoder.promptDim \(d.promptDim) must split into decoder.heads \(d.heads)")
-        need(d.attentionDownsample > 0 && d.promptDim % d.attentionDownsample == 0 && d.heads > 0
-                && (d.promptDim / d.attentionDownsample) % d.heads == 0,
-             "decoder.promptDim \(d.promptDim) / attentionDownsample \(d.attentionDownsample) must split into decoder.heads \(d.heads)")
-        need(d.transformerDepth > 0 && d.mlpDim > 0 && d.multimaskOutputs > 0 && d.iouHeadDepth > 0 && d.iouHeadHidden > 0,
-             "decoder transformerDepth \(d.transformerDepth), mlpDim \(d.mlpDim), multimaskOutputs \(d.multimaskOutputs), "
-                + "iouHeadDepth \(d.iouHeadDepth), iouHeadHidden \(d.iouHeadHidden) must all be positive")
+        let sizes = [("decoder.promptDim", d.promptDim), ("decoder.maskInChannels", d.maskInChannels), ("decoder.transformerDepth", d.transformerDepth),
+                     ("decoder.heads", d.heads), ("decoder.mlpDim", d.mlpDim), ("decoder.attentionDownsample", d.attentionDownsample),
+                     ("decoder.multimaskOutputs", d.multimaskOutputs), ("decoder.iouHeadDepth", d.iouHeadDepth), ("decoder.iouHeadHidden", d.iouHeadHidden)]
+        if sizes.map({ positive($0.0, $0.1) }).allSatisfy({ $0 }) {
+            if d.promptDim % d.attentionDownsample != 0 || (d.promptDim / d.attentionDownsample) % d.heads != 0 || d.promptDim % d.heads != 0 {
+                p.append("decoder.promptDim \(d.promptDim) does not split into \(d.heads) heads (downsample \(d.attentionDownsample))")
+            }
+            if d.promptDim % 8 != 0 { p.append("decoder.promptDim \(d.promptDim) is not a multiple of 8 (the upscaling's widths)") }
+            if d.maskInChannels % 4 != 0 { p.append("decoder.maskInChannels \(d.maskInChannels) is not a multiple of 4") }
+        }
         return p
     }
 

@@ -41,8 +41,8 @@ final class LoadingTests: XCTestCase {
             XCTAssertEqual((e as? ToolkitError)?.kind, .invalidFile, "\(e)")
             let m = "\(e)"
             XCTAssertTrue(m.hasPrefix("small.safetensors: not a usable SAM architecture: "), m)
-            XCTAssertTrue(m.contains("decoder.promptDim 32 must split into decoder.heads 3"), m)
-            XCTAssertTrue(m.contains("encoder.windowSize is 0"), m)
+            XCTAssertTrue(m.contains("decoder.promptDim 32 does not split into 3 heads (downsample 2)"), m)
+            XCTAssertTrue(m.contains("encoder.windowSize is 0, expected a positive size"), m)
         }
         XCTAssertEqual(try SAMFixtures.model().config.problems, [])
         for name in SAMConfig.presetNames { XCTAssertEqual(SAMConfig.preset(name)!.problems, [], name) }
@@ -59,7 +59,7 @@ final class LoadingTests: XCTestCase {
         (weights, _) = try SAMFixtures.file("sam_small.safetensors")
         weights["mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight"] = StoredTensor(Tensor.zeros([0, 32]))
         XCTAssertThrowsError(try SAMModel(weights, file: "zero.safetensors")) { e in
-            XCTAssertTrue("\(e)".contains("attentionDownsample 0"), "\(e)")
+            XCTAssertTrue("\(e)".contains("decoder.attentionDownsample is 0, expected a positive size"), "\(e)")
         }
     }
 
