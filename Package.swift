@@ -10,6 +10,7 @@ let package = Package(
     name: "SSMSAM",
     platforms: [.macOS(.v13)],
     products: [
+        .library(name: "Diagnostics", targets: ["Diagnostics"]),
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "Formats", targets: ["Formats"]),
         .library(name: "NN", targets: ["NN"]),
@@ -43,20 +44,20 @@ let package = Package(
                                  .linkedLibrary("z"), .linkedLibrary("m")]),
 
         // 8-bit images: PNG/JPEG input, PNG output, mask tints, contours and points.
-        .target(name: "Imaging", dependencies: ["CPNG", "CJPEG", "FileIO"]),
+        .target(name: "Imaging", dependencies: ["CPNG", "CJPEG", "FileIO", "Diagnostics"]),
 
         // Medical volumes (NIfTI), intensity presets, label maps, datasets and the few-shot protocol's
         // data layer (settings, folds, chunks, episodes, 3-D Dice). Deliberately independent of TensorCore.
-        .target(name: "MedicalData", dependencies: ["CNIfTI", "Imaging"]),
+        .target(name: "MedicalData", dependencies: ["CNIfTI", "Imaging", "Diagnostics"]),
 
         // The toolkit's one error type (kind, file or object, message), shared by every module.
         .target(name: "Diagnostics"),
 
         // Atomic file writing (temporary name + rename), shared by every module that writes files.
-        .target(name: "FileIO"),
+        .target(name: "FileIO", dependencies: ["Diagnostics"]),
 
         // Float32 tensors, CPU kernels on OpenBLAS, reverse-mode autodiff, optimisers.
-        .target(name: "TensorCore", dependencies: ["CBLAS", "CSystem", "CKernels"],
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CSystem", "CKernels", "Diagnostics"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
         // Checkpoint and array formats: safetensors, .npy, .pth, ONNX; StateDict.
@@ -64,7 +65,7 @@ let package = Package(
         // committed, so builds need only libprotobuf-c (Debian: libprotobuf-c-dev).
         .target(name: "CONNX", path: "Formats/onnx", exclude: ["onnx_subset.proto"],
                 publicHeadersPath: ".", linkerSettings: [.linkedLibrary("protobuf-c")]),
-        .target(name: "Formats", dependencies: ["TensorCore", "FileIO", "CArchive", "CONNX"]),
+        .target(name: "Formats", dependencies: ["TensorCore", "FileIO", "CArchive", "CONNX", "Diagnostics"]),
 
         // Modules as named trees of parameters and buffers (bind, initialise, freeze, group, snapshot,
         // export) and the generic layers (Linear, norms, convolutions, MLPs, multi-head attention).
@@ -75,13 +76,13 @@ let package = Package(
 
         // The model zoo: packages (manifest, weights, golden outputs, card), a local registry, verification.
         .target(name: "Zoo", dependencies: [
-            "TensorCore", "Formats", "NN", "SAM", "Imaging", "CArchive",
+            "TensorCore", "Formats", "NN", "SAM", "Imaging", "CArchive", "Diagnostics",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
         // The command-line tool: thin commands over the libraries.
         .executableTarget(name: "ssmsam", dependencies: [
-            "TensorCore", "Formats", "SAM", "Imaging", "MedicalData", "Zoo",
+            "TensorCore", "Formats", "SAM", "Imaging", "MedicalData", "Zoo", "Diagnostics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -91,14 +92,14 @@ let package = Package(
 
         // Shared by the test targets: running the built CLI.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Formats"],
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Formats", "Diagnostics"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "Formats", "Diagnostics"]),
-        .testTarget(name: "SAMTests", dependencies: ["SAM", "NN", "TensorCore", "Formats", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "SAMTests", dependencies: ["SAM", "NN", "TensorCore", "Formats", "Diagnostics", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
-        .testTarget(name: "FormatsTests", dependencies: ["Formats", "TensorCore", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "TensorCore", "Diagnostics", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ZooTests", dependencies: ["Zoo", "SAM", "Formats", "TensorCore", "TestSupport"]),
-        .testTarget(name: "MedicalDataTests", dependencies: ["MedicalData", "Imaging", "TestSupport"],
+        .testTarget(name: "MedicalDataTests", dependencies: ["MedicalData", "Imaging", "Diagnostics", "TestSupport"],
                     exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]

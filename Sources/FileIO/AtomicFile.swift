@@ -1,22 +1,16 @@
+import Diagnostics
 import Foundation
-
-/// A file that could not be written (or renamed into place).
-public struct FileWriteError: Error, CustomStringConvertible, Equatable {
-    public let file: String
-    public let message: String
-    public init(file: String, _ message: String) { (self.file, self.message) = (file, message) }
-    public var description: String { "\(file): \(message)" }
-}
 
 /// Writes files so that a failure never leaves a half file: the content goes to a temporary name in the
 /// destination's folder and is renamed into place only when complete.
 public enum AtomicFile {
     /// Calls `body` with a handle on a temporary file, then renames it to `url`. On any error the
-    /// temporary file is removed and the destination is left as it was.
+    /// temporary file is removed and the destination is left as it was. Failures to create or rename the
+    /// file are `ToolkitError`s of kind `.writeFailed`.
     public static func write(to url: URL, _ body: (FileHandle) throws -> Void) throws {
         try replace(url) { tmp in
             guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
-                throw FileWriteError(file: url.path, "cannot create a temporary file in \(tmp.deletingLastPathComponent().path)")
+                throw ToolkitError(.writeFailed, subject: url.path, "cannot create a temporary file in \(tmp.deletingLastPathComponent().path)")
             }
             let handle = try FileHandle(forWritingTo: tmp)
             do {
@@ -36,13 +30,13 @@ public enum AtomicFile {
         let dir = url.deletingLastPathComponent()
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
-            throw FileWriteError(file: url.path, "the folder \(dir.path) does not exist")
+            throw ToolkitError(.writeFailed, subject: url.path, "the folder \(dir.path) does not exist")
         }
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
         do {
             try body(tmp)
             if rename(tmp.path, url.path) != 0 {
-                throw FileWriteError(file: url.path, "cannot rename \(tmp.lastPathComponent) into place: \(String(cString: strerror(errno)))")
+                throw ToolkitError(.writeFailed, subject: url.path, "cannot rename \(tmp.lastPathComponent) into place: \(String(cString: strerror(errno)))")
             }
         } catch {
             try? FileManager.default.removeItem(at: tmp)

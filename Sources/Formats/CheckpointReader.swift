@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// The file formats the toolkit reads weights from.
@@ -25,11 +26,11 @@ public enum CheckpointReader {
     public static func read(_ url: URL, key: String? = nil) throws -> Checkpoint {
         let file = url.path
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDir) else { throw FormatError(file: file, "no such file") }
-        guard !isDir.boolValue else { throw FormatError(file: file, "is a directory, not a checkpoint") }
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDir) else { throw ToolkitError(.missingFile, subject: file, "no such file") }
+        guard !isDir.boolValue else { throw ToolkitError(.missingFile, subject: file, "is a directory, not a checkpoint") }
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw FormatError(file: file, "cannot read: \(error.localizedDescription)")
+            throw ToolkitError(.missingFile, subject: file, "cannot read: \(error.localizedDescription)")
         }
         return try read(data, url: url, key: key)
     }
@@ -39,10 +40,10 @@ public enum CheckpointReader {
         let file = url.path
         guard let format = detect(data, url: url) else {
             let head = data.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
-            throw FormatError(file: file, "not a recognised checkpoint format (first bytes: \(head.isEmpty ? "none, empty file" : head)); expected a PyTorch .pth/.pt, safetensors, .npy, .npz or .onnx file")
+            throw ToolkitError(.invalidFile, subject: file, "not a recognised checkpoint format (first bytes: \(head.isEmpty ? "none, empty file" : head)); expected a PyTorch .pth/.pt, safetensors, .npy, .npz or .onnx file")
         }
         if key != nil, format != .pytorchZip, format != .pytorchLegacy {
-            throw FormatError(file: file, "--key applies to PyTorch checkpoints; this is \(format.rawValue)")
+            throw ToolkitError(.invalidArgument, subject: file, "--key applies to PyTorch checkpoints; this is \(format.rawValue)")
         }
         switch format {
         case .pytorchZip, .npz:
@@ -51,10 +52,10 @@ public enum CheckpointReader {
                 return Checkpoint(format: .pytorchZip, tensors: try TorchZipReader.read(zip, key: key), metadata: [:])
             }
             if zip.names.contains(where: { $0.hasSuffix(".npy") }) {
-                if key != nil { throw FormatError(file: file, "--key applies to PyTorch checkpoints; this is npz") }
+                if key != nil { throw ToolkitError(.invalidArgument, subject: file, "--key applies to PyTorch checkpoints; this is npz") }
                 return Checkpoint(format: .npz, tensors: try Numpy.readArchive(zip), metadata: [:])
             }
-            throw FormatError(file: file, "a zip archive with neither data.pkl (PyTorch) nor .npy members (npz)")
+            throw ToolkitError(.invalidFile, subject: file, "a zip archive with neither data.pkl (PyTorch) nor .npy members (npz)")
         case .pytorchLegacy:
             return Checkpoint(format: .pytorchLegacy, tensors: try TorchLegacyReader.parse(data, file: file, key: key), metadata: [:])
         case .safetensors:

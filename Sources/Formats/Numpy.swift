@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import TensorCore
 
@@ -15,7 +16,7 @@ public enum Numpy {
     public static func read(_ url: URL) throws -> StoredTensor {
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw FormatError(file: url.path, "cannot read: \(error.localizedDescription)")
+            throw ToolkitError(.missingFile, subject: url.path, "cannot read: \(error.localizedDescription)")
         }
         return try parse(data, file: url.path)
     }
@@ -24,39 +25,39 @@ public enum Numpy {
     public static func parse(_ data: Data, file: String) throws -> StoredTensor {
         let bytes = [UInt8](data.prefix(12))
         guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1 ..< 6]) == Array("NUMPY".utf8) else {
-            throw FormatError(file: file, "not a .npy file: missing the \\x93NUMPY magic")
+            throw ToolkitError(.invalidFile, subject: file, "not a .npy file: missing the \\x93NUMPY magic")
         }
         let major = bytes[6]
         var headerLen: Int, start: Int
         switch major {
         case 1: headerLen = Int(bytes[8]) | Int(bytes[9]) << 8; start = 10
         case 2, 3:
-            guard bytes.count >= 12 else { throw FormatError(file: file, ".npy header truncated") }
+            guard bytes.count >= 12 else { throw ToolkitError(.invalidFile, subject: file, ".npy header truncated") }
             headerLen = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24; start = 12
-        default: throw FormatError(file: file, ".npy version \(major).\(bytes[7]) is not supported (1 to 3 are)")
+        default: throw ToolkitError(.unsupported, subject: file, ".npy version \(major).\(bytes[7]) is not supported (1 to 3 are)")
         }
-        guard headerLen <= maxHeaderBytes else { throw FormatError(file: file, ".npy header of \(headerLen) bytes exceeds the \(maxHeaderBytes)-byte limit") }
+        guard headerLen <= maxHeaderBytes else { throw ToolkitError(.invalidFile, subject: file, ".npy header of \(headerLen) bytes exceeds the \(maxHeaderBytes)-byte limit") }
         guard start + headerLen <= data.count else {
-            throw FormatError(file: file, ".npy header of \(headerLen) bytes is longer than the file (\(data.count) bytes)")
+            throw ToolkitError(.invalidFile, subject: file, ".npy header of \(headerLen) bytes is longer than the file (\(data.count) bytes)")
         }
         let header = String(decoding: data[data.startIndex + start ..< data.startIndex + start + headerLen], as: UTF8.self)
         let descr = try field(header, "descr", file: file)
         let fortran = try field(header, "fortran_order", file: file)
         let shapeText = try field(header, "shape", file: file)
         guard descr.count >= 3, descr.first == "'" || descr.first == "\"" else {
-            throw FormatError(file: file, ".npy descr \(descr) is not a simple type (structured arrays are not supported)")
+            throw ToolkitError(.unsupported, subject: file, ".npy descr \(descr) is not a simple type (structured arrays are not supported)")
         }
         let d = descr.dropFirst().dropLast()
         let order = d.first!, code = String(d.dropFirst())
         guard let dtype = codes[code], "<>|=".contains(order) else {
-            throw FormatError(file: file, ".npy dtype \(d) is not supported (f2 f4 f8 i1 i2 i4 i8 u1 b1 are)")
+            throw ToolkitError(.unsupported, subject: file, ".npy dtype \(d) is not supported (f2 f4 f8 i1 i2 i4 i8 u1 b1 are)")
         }
         let shape = try parseShape(shapeText, file: file)
         let (count, overflow) = shape.reduce((1, false)) { a, s in let r = a.0.multipliedReportingOverflow(by: s); return (r.partialValue, a.1 || r.overflow) }
         let needed = count.multipliedReportingOverflow(by: dtype.byteSize)
         let body = data.count - start - headerLen
         guard !overflow, !needed.overflow, needed.partialValue <= body else {
-            throw FormatError(file: file, ".npy array \(d) \(shape) needs \(overflow ? "more than Int.max" : String(needed.partialValue)) bytes, the file holds \(body) after the header")
+            throw ToolkitError(.invalidFile, subject: file, ".npy array \(d) \(shape) needs \(overflow ? "more than Int.max" : String(needed.partialValue)) bytes, the file holds \(body) after the header")
         }
         let begin = data.startIndex + start + headerLen
         var raw = Data(data[begin ..< begin + needed.partialValue])
@@ -68,14 +69,14 @@ public enum Numpy {
     /// Serialises a tensor as `.npy` version 1.0 with a header padded to a multiple of 64 bytes.
     public static func serialize(_ t: StoredTensor, file: String = "<npy>") throws -> Data {
         guard let code = codes.first(where: { $0.value == t.dtype })?.key else {
-            throw FormatError(file: file, "numpy has no \(t.dtype.rawValue) dtype; convert to f32 first")
+            throw ToolkitError(.unsupported, subject: file, "numpy has no \(t.dtype.rawValue) dtype; convert to f32 first")
         }
         let order = t.dtype.byteSize == 1 ? "|" : "<"
         let shape = t.shape.count == 1 ? "(\(t.shape[0]),)" : "(" + t.shape.map(String.init).joined(separator: ", ") + ")"
         var header = Array("{'descr': '\(order)\(code)', 'fortran_order': False, 'shape': \(shape), }".utf8)
         while (10 + header.count + 1) % 64 != 0 { header.append(UInt8(ascii: " ")) }
         header.append(UInt8(ascii: "\n"))
-        guard header.count <= 65535 else { throw FormatError(file: file, "shape \(t.shape) makes a header too long for .npy 1.0") }
+        guard header.count <= 65535 else { throw ToolkitError(.unsupported, subject: file, "shape \(t.shape) makes a header too long for .npy 1.0") }
         var out = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.count & 0xff), UInt8(header.count >> 8)])
         out.append(contentsOf: header)
         out.append(t.bytes)
@@ -96,11 +97,11 @@ public enum Numpy {
         var dict = StateDict()
         for name in zip.names {
             guard name.hasSuffix(".npy"), let data = zip[name] else { continue }
-            do { dict[String(name.dropLast(4))] = try parse(data, file: zip.file) } catch let e as FormatError {
-                throw FormatError(file: zip.file, "member \(name): \(e.message)")
+            do { dict[String(name.dropLast(4))] = try parse(data, file: zip.file) } catch let e as ToolkitError {
+                throw ToolkitError(e.kind, subject: zip.file, "member \(name): \(e.message)")
             }
         }
-        guard dict.count > 0 else { throw FormatError(file: zip.file, "no .npy members: not an .npz archive") }
+        guard dict.count > 0 else { throw ToolkitError(.invalidFile, subject: zip.file, "no .npy members: not an .npz archive") }
         return dict
     }
 
@@ -124,16 +125,16 @@ public enum Numpy {
             }
             return String(rest.prefix { $0 != "," && $0 != "}" }).trimmingCharacters(in: .whitespaces)
         }
-        throw FormatError(file: file, ".npy header lacks '\(key)': \(header.prefix(200))")
+        throw ToolkitError(.invalidFile, subject: file, ".npy header lacks '\(key)': \(header.prefix(200))")
     }
 
     private static func parseShape(_ text: String, file: String) throws -> [Int] {
-        guard text.hasPrefix("("), text.hasSuffix(")") else { throw FormatError(file: file, ".npy shape \(text) is not a tuple") }
+        guard text.hasPrefix("("), text.hasSuffix(")") else { throw ToolkitError(.invalidFile, subject: file, ".npy shape \(text) is not a tuple") }
         let parts = text.dropFirst().dropLast().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard parts.count <= maxDims else { throw FormatError(file: file, ".npy shape has \(parts.count) dimensions, more than \(maxDims)") }
+        guard parts.count <= maxDims else { throw ToolkitError(.unsupported, subject: file, ".npy shape has \(parts.count) dimensions, more than \(maxDims)") }
         return try parts.map { p in
             guard let v = Int(p.hasSuffix("L") ? String(p.dropLast()) : p), v >= 0 else {
-                throw FormatError(file: file, ".npy shape \(text) holds '\(p)'")
+                throw ToolkitError(.invalidFile, subject: file, ".npy shape \(text) holds '\(p)'")
             }
             return v
         }

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import TensorCore
 
@@ -15,43 +16,43 @@ public enum SafeTensors {
         let file = url.path
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw FormatError(file: file, "cannot read: \(error.localizedDescription)")
+            throw ToolkitError(.missingFile, subject: file, "cannot read: \(error.localizedDescription)")
         }
         return try parse(data, file: file)
     }
 
     /// Parses safetensors bytes (`file` names the source in errors).
     public static func parse(_ data: Data, file: String) throws -> (tensors: StateDict, metadata: [String: String]) {
-        guard data.count >= 8 else { throw FormatError(file: file, "not safetensors: \(data.count) bytes, shorter than the 8-byte header length") }
+        guard data.count >= 8 else { throw ToolkitError(.invalidFile, subject: file, "not safetensors: \(data.count) bytes, shorter than the 8-byte header length") }
         let n = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        guard n <= UInt64(maxHeaderBytes) else { throw FormatError(file: file, "header length \(n) exceeds the \(maxHeaderBytes)-byte limit") }
-        guard n <= UInt64(data.count - 8) else { throw FormatError(file: file, "header length \(n) is longer than the file (\(data.count) bytes)") }
+        guard n <= UInt64(maxHeaderBytes) else { throw ToolkitError(.invalidFile, subject: file, "header length \(n) exceeds the \(maxHeaderBytes)-byte limit") }
+        guard n <= UInt64(data.count - 8) else { throw ToolkitError(.invalidFile, subject: file, "header length \(n) is longer than the file (\(data.count) bytes)") }
         let headerBytes = data.subdata(in: (data.startIndex + 8)..<(data.startIndex + 8 + Int(n)))
-        guard headerBytes.first == UInt8(ascii: "{") else { throw FormatError(file: file, "header does not start with '{'") }
+        guard headerBytes.first == UInt8(ascii: "{") else { throw ToolkitError(.invalidFile, subject: file, "header does not start with '{'") }
         guard let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any] else {
-            throw FormatError(file: file, "header is not a JSON object")
+            throw ToolkitError(.invalidFile, subject: file, "header is not a JSON object")
         }
         let dataStart = 8 + Int(n), dataSize = data.count - dataStart
         var metadata: [String: String] = [:]
         var spans: [(name: String, begin: Int, end: Int, dtype: DType, shape: [Int])] = []
         for (name, value) in header {
             if name == "__metadata__" {
-                guard let m = value as? [String: Any] else { throw FormatError(file: file, "__metadata__ is not an object") }
+                guard let m = value as? [String: Any] else { throw ToolkitError(.invalidFile, subject: file, "__metadata__ is not an object") }
                 for (k, v) in m {
-                    guard let s = v as? String else { throw FormatError(file: file, "__metadata__[\(k)] is not a string") }
+                    guard let s = v as? String else { throw ToolkitError(.invalidFile, subject: file, "__metadata__[\(k)] is not a string") }
                     metadata[k] = s
                 }
                 continue
             }
             guard let info = value as? [String: Any], let dt = info["dtype"] as? String,
                   let shapeAny = info["shape"] as? [Any], let offs = info["data_offsets"] as? [Any], offs.count == 2 else {
-                throw FormatError(file: file, "tensor '\(name)': entry needs dtype, shape and two data_offsets")
+                throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': entry needs dtype, shape and two data_offsets")
             }
             guard let dtype = dtypeNames.first(where: { $0.value == dt })?.key else {
-                throw FormatError(file: file, "tensor '\(name)': unsupported dtype \(dt)")
+                throw ToolkitError(.unsupported, subject: file, "tensor '\(name)': unsupported dtype \(dt)")
             }
             let shape = try shapeAny.map { v -> Int in
-                guard let i = (v as? NSNumber)?.intValue, i >= 0, i < 1 << 40 else { throw FormatError(file: file, "tensor '\(name)': bad shape \(shapeAny)") }
+                guard let i = (v as? NSNumber)?.intValue, i >= 0, i < 1 << 40 else { throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': bad shape \(shapeAny)") }
                 return i
             }
             let (elements, overflow) = shape.reduce((1, false)) { acc, d in
@@ -59,14 +60,14 @@ public enum SafeTensors {
             }
             guard let b = (offs[0] as? NSNumber)?.intValue, let e = (offs[1] as? NSNumber)?.intValue,
                   b >= 0, e >= b, e <= dataSize else {
-                throw FormatError(file: file, "tensor '\(name)': data_offsets \(offs) outside the data section of \(dataSize) bytes")
+                throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': data_offsets \(offs) outside the data section of \(dataSize) bytes")
             }
             let bytes = elements.multipliedReportingOverflow(by: dtype.byteSize)
             guard !overflow, !bytes.overflow else {
-                throw FormatError(file: file, "tensor '\(name)': \(dt) \(shape) is too large (its byte count overflows)")
+                throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': \(dt) \(shape) is too large (its byte count overflows)")
             }
             guard bytes.partialValue == e - b else {
-                throw FormatError(file: file, "tensor '\(name)': \(dt) \(shape) needs \(bytes.partialValue) bytes, offsets give \(e - b)")
+                throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': \(dt) \(shape) needs \(bytes.partialValue) bytes, offsets give \(e - b)")
             }
             spans.append((name, b, e, dtype, shape))
         }
@@ -74,11 +75,11 @@ public enum SafeTensors {
         spans.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
         var cursor = 0
         for s in spans {
-            if s.begin < cursor { throw FormatError(file: file, "tensor '\(s.name)' overlaps the previous tensor (offset \(s.begin) < \(cursor))") }
-            if s.begin > cursor { throw FormatError(file: file, "hole of \(s.begin - cursor) bytes before tensor '\(s.name)'") }
+            if s.begin < cursor { throw ToolkitError(.invalidFile, subject: file, "tensor '\(s.name)' overlaps the previous tensor (offset \(s.begin) < \(cursor))") }
+            if s.begin > cursor { throw ToolkitError(.invalidFile, subject: file, "hole of \(s.begin - cursor) bytes before tensor '\(s.name)'") }
             cursor = s.end
         }
-        if cursor != dataSize { throw FormatError(file: file, "data section has \(dataSize) bytes, tensors cover \(cursor)") }
+        if cursor != dataSize { throw ToolkitError(.invalidFile, subject: file, "data section has \(dataSize) bytes, tensors cover \(cursor)") }
         // Keep the file's order (by offset), as other readers do.
         var dict = StateDict()
         for s in spans {

@@ -1,4 +1,5 @@
 import CArchive
+import Diagnostics
 import Foundation
 
 /// The entries of a zip archive (`.pth`, `.npz`), read through libarchive.
@@ -25,7 +26,7 @@ struct ZipArchive {
     static func read(_ url: URL) throws -> ZipArchive {
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw FormatError(file: url.path, "cannot read: \(error.localizedDescription)")
+            throw ToolkitError(.missingFile, subject: url.path, "cannot read: \(error.localizedDescription)")
         }
         return try parse(data, file: url.path)
     }
@@ -34,9 +35,9 @@ struct ZipArchive {
     static func parse(_ data: Data, file: String) throws -> ZipArchive {
         var zip = ZipArchive(file: file)
         guard data.count >= 22 else {
-            throw FormatError(file: file, "not a zip archive: \(data.count) bytes, shorter than an end-of-central-directory record")
+            throw ToolkitError(.invalidFile, subject: file, "not a zip archive: \(data.count) bytes, shorter than an end-of-central-directory record")
         }
-        guard let a = archive_read_new() else { throw FormatError(file: file, "libarchive: out of memory") }
+        guard let a = archive_read_new() else { throw ToolkitError(.invalidFile, subject: file, "libarchive: out of memory") }
         defer { archive_read_free(a) }
         // The seekable reader trusts the central directory, which is what torch and numpy write.
         archive_read_support_format_zip_seekable(a)
@@ -45,22 +46,22 @@ struct ZipArchive {
         try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             let base = raw.baseAddress!
             guard archive_read_open_memory(a, base, raw.count) == ARCHIVE_OK else {
-                throw FormatError(file: file, "not a readable zip archive (truncated, or its central directory is missing): \(message(a))")
+                throw ToolkitError(.invalidFile, subject: file, "not a readable zip archive (truncated, or its central directory is missing): \(message(a))")
             }
             var entry: OpaquePointer?
             while true {
                 let r = archive_read_next_header(a, &entry)
                 if r == ARCHIVE_EOF { break }
                 guard r == ARCHIVE_OK || r == ARCHIVE_WARN, let entry else {
-                    throw FormatError(file: file, "corrupt zip archive after \(zip.names.count) entries: \(message(a))")
+                    throw ToolkitError(.invalidFile, subject: file, "corrupt zip archive after \(zip.names.count) entries: \(message(a))")
                 }
-                guard zip.names.count < maxEntries else { throw FormatError(file: file, "more than \(maxEntries) entries") }
-                guard let cName = archive_entry_pathname(entry) else { throw FormatError(file: file, "entry without a name") }
+                guard zip.names.count < maxEntries else { throw ToolkitError(.invalidFile, subject: file, "more than \(maxEntries) entries") }
+                guard let cName = archive_entry_pathname(entry) else { throw ToolkitError(.invalidFile, subject: file, "entry without a name") }
                 let name = String(cString: cName)
                 if archive_entry_filetype(entry) == 0o040000 { continue }  // AE_IFDIR (a macro Swift cannot import)
                 let declared = archive_entry_size_is_set(entry) != 0 ? Int(archive_entry_size(entry)) : -1
                 if declared > budget - used {
-                    throw FormatError(file: file, "entry \(name) declares \(declared) bytes; the archive of \(data.count) bytes allows at most \(budget - used) more")
+                    throw ToolkitError(.invalidFile, subject: file, "entry \(name) declares \(declared) bytes; the archive of \(data.count) bytes allows at most \(budget - used) more")
                 }
                 let content = try readEntry(a, name: name, declared: declared, base: base, archiveSize: raw.count,
                                             whole: data, budget: budget - used, file: file)
@@ -84,15 +85,15 @@ struct ZipArchive {
             let r = archive_read_data_block(a, &buf, &size, &offset)
             if r == ARCHIVE_EOF { break }
             guard r == ARCHIVE_OK || r == ARCHIVE_WARN else {
-                throw FormatError(file: file, "entry \(name): cannot read its data: \(message(a))")
+                throw ToolkitError(.invalidFile, subject: file, "entry \(name): cannot read its data: \(message(a))")
             }
             guard size > 0, let buf else { continue }
             let total = (copy?.count ?? 0) + (sliceStart >= 0 ? sliceEnd - sliceStart : 0)
             guard Int(offset) == total else {
-                throw FormatError(file: file, "entry \(name): sparse data at offset \(offset), expected \(total)")
+                throw ToolkitError(.invalidFile, subject: file, "entry \(name): sparse data at offset \(offset), expected \(total)")
             }
             guard total + size <= budget, declared < 0 || total + size <= declared else {
-                throw FormatError(file: file, "entry \(name): data longer than the \(declared < 0 ? budget : declared) bytes allowed")
+                throw ToolkitError(.invalidFile, subject: file, "entry \(name): data longer than the \(declared < 0 ? budget : declared) bytes allowed")
             }
             let start = buf - base
             if copy == nil, start >= 0, start + size <= archiveSize, sliceStart < 0 || start == sliceEnd {
@@ -108,7 +109,7 @@ struct ZipArchive {
         }
         let result = copy ?? (sliceStart >= 0 ? whole[(whole.startIndex + sliceStart) ..< (whole.startIndex + sliceEnd)] : Data())
         if declared >= 0, result.count != declared {
-            throw FormatError(file: file, "entry \(name): \(result.count) bytes of data, its header declares \(declared)")
+            throw ToolkitError(.invalidFile, subject: file, "entry \(name): \(result.count) bytes of data, its header declares \(declared)")
         }
         return result
     }

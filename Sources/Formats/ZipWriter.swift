@@ -1,4 +1,5 @@
 import CArchive
+import Diagnostics
 import Foundation
 
 /// Writes a zip archive of stored (uncompressed) entries whose data start on 64-byte boundaries, as
@@ -32,7 +33,7 @@ struct ZipWriter {
         let headerEnd = offset + 30 + nameBytes.count
         let pad = (Self.alignment - (headerEnd + 4) % Self.alignment) % Self.alignment
         guard offset + 30 + nameBytes.count + 4 + pad + size < Int(UInt32.max), count < 65535 else {
-            throw FormatError(file: file, "archive larger than 4 GiB or 65535 entries (ZIP64 is not written)")
+            throw ToolkitError(.unsupported, subject: file, "archive larger than 4 GiB or 65535 entries (ZIP64 is not written)")
         }
         var h: [UInt8] = []
         put32(&h, 0x04034b50); put16(&h, 20); put16(&h, 0); put16(&h, 0) // signature, version, flags, stored
@@ -58,7 +59,7 @@ struct ZipWriter {
 
     /// Writes the central directory and the end record.
     mutating func finish() throws {
-        guard offset + central.count < Int(UInt32.max) else { throw FormatError(file: file, "archive larger than 4 GiB (ZIP64 is not written)") }
+        guard offset + central.count < Int(UInt32.max) else { throw ToolkitError(.unsupported, subject: file, "archive larger than 4 GiB (ZIP64 is not written)") }
         var end: [UInt8] = []
         put32(&end, 0x06054b50); put16(&end, 0); put16(&end, 0)
         put16(&end, UInt16(count)); put16(&end, UInt16(count))

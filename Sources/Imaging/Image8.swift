@@ -1,3 +1,5 @@
+import Diagnostics
+
 /// An 8-bit image: `height` rows of `width` pixels, each with 1 (grey) or 3 (RGB) interleaved channels,
 /// row-major with the top row first.
 public struct Image8: Equatable, Sendable {
@@ -11,13 +13,13 @@ public struct Image8: Equatable, Sendable {
     /// Wraps existing pixels; throws when the count does not match the shape.
     public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) throws {
         guard width >= 0, height >= 0 else {
-            throw ImagingError(file: "", "image size must be non-negative, got \(width)x\(height)")
+            throw ToolkitError(.invalidArgument, "image size must be non-negative, got \(width)x\(height)")
         }
         guard channels == 1 || channels == 3 else {
-            throw ImagingError(file: "", "channels must be 1 (grey) or 3 (RGB), got \(channels)")
+            throw ToolkitError(.invalidArgument, "channels must be 1 (grey) or 3 (RGB), got \(channels)")
         }
         guard pixels.count == width * height * channels else {
-            throw ImagingError(file: "", "expected \(width)x\(height)x\(channels) = \(width * height * channels) samples, got \(pixels.count)")
+            throw ToolkitError(.invalidArgument, "expected \(width)x\(height)x\(channels) = \(width * height * channels) samples, got \(pixels.count)")
         }
         self.width = width
         self.height = height

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// Reading any supported image by its content (not its name) and writing PNGs.
@@ -6,7 +7,7 @@ public enum ImageIO {
     public static func read(_ url: URL) throws -> Image8 {
         guard let handle = FileHandle(forReadingAtPath: url.path) else {
             let exists = FileManager.default.fileExists(atPath: url.path)
-            throw ImagingError(file: url.path, exists ? "cannot open for reading" : "no such file")
+            throw ToolkitError(.missingFile, subject: url.path, exists ? "cannot open for reading" : "no such file")
         }
         let head = (try? handle.read(upToCount: 8)) ?? Data()
         try? handle.close()
@@ -14,7 +15,7 @@ public enum ImageIO {
         if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try PNGCodec.read(url) }
         if bytes.starts(with: [0xFF, 0xD8]) { return try JPEGDecoder.read(url) }
         let hex = bytes.prefix(4).map { String(format: "%02x", $0) }.joined(separator: " ")
-        throw ImagingError(file: url.path, "not a PNG or JPEG image (expected 89 50 4e 47 or ff d8, found \(hex.isEmpty ? "an empty file" : hex))")
+        throw ToolkitError(.invalidFile, subject: url.path, "not a PNG or JPEG image (expected 89 50 4e 47 or ff d8, found \(hex.isEmpty ? "an empty file" : hex))")
     }
 
     /// Writes a PNG atomically.

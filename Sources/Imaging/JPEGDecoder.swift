@@ -1,4 +1,5 @@
 import CJPEG
+import Diagnostics
 import Foundation
 
 /// JPEG input through libjpeg-turbo (no hand-written decoder).
@@ -11,7 +12,7 @@ public enum JPEGDecoder {
         var err = [CChar](repeating: 0, count: 512)
         let rc = cjpeg_read(url.path, &w, &h, &ch, &data, &err, err.count)
         guard rc == 0, let data else {
-            throw ImagingError(file: url.path, String(cString: err))
+            throw ToolkitError(.invalidFile, subject: url.path, String(cString: err))
         }
         defer { cjpeg_free(data) }
         let count = Int(w) * Int(h) * Int(ch)

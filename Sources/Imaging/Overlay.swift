@@ -1,3 +1,5 @@
+import Diagnostics
+
 /// Drawing on images: mask tints, mask contours and point markers. Masks are row-major `width * height`
 /// arrays where any non-zero value is "inside".
 extension Image8 {
@@ -75,7 +77,7 @@ extension Image8 {
 
     private func checkMask(_ mask: [UInt8]) throws {
         guard mask.count == width * height else {
-            throw ImagingError(file: "", "mask has \(mask.count) pixels, the image \(width)x\(height) = \(width * height)")
+            throw ToolkitError(.invalidArgument, "mask has \(mask.count) pixels, the image \(width)x\(height) = \(width * height)")
         }
     }
 }

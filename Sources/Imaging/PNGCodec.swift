@@ -1,4 +1,5 @@
 import CPNG
+import Diagnostics
 import FileIO
 import Foundation
 
@@ -13,7 +14,7 @@ public enum PNGCodec {
         var err = [CChar](repeating: 0, count: 512)
         let rc = cpng_read(url.path, &w, &h, &ch, &data, &err, err.count)
         guard rc == 0, let data else {
-            throw ImagingError(file: url.path, String(cString: err))
+            throw ToolkitError(.invalidFile, subject: url.path, String(cString: err))
         }
         defer { cpng_free(data) }
         let count = Int(w) * Int(h) * Int(ch)
@@ -30,7 +31,7 @@ public enum PNGCodec {
                 cpng_write(tmp.path, UInt32(image.width), UInt32(image.height), Int32(image.channels),
                            buf.baseAddress, &err, err.count)
             }
-            if rc != 0 { throw ImagingError(file: url.path, "cannot write PNG: \(String(cString: err))") }
+            if rc != 0 { throw ToolkitError(.writeFailed, subject: url.path, "cannot write PNG: \(String(cString: err))") }
         }
     }
 }

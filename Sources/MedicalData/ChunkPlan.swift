@@ -1,3 +1,5 @@
+import Diagnostics
+
 /// One chunk of consecutive slices and the slice whose label is the support.
 public struct Chunk: Sendable, Equatable {
     /// The chunk's slices (in the query volume).
@@ -32,7 +34,7 @@ public enum ChunkPlan {
 
     static func split(_ range: ClosedRange<Int>, _ c: Int) throws -> [ClosedRange<Int>] {
         guard c >= 1, c <= range.count else {
-            throw MedicalDataError(.invalidArgument, "cannot split \(range.count) slices (\(range.lowerBound)...\(range.upperBound)) into \(c) chunks: need 1 <= chunks <= slices")
+            throw ToolkitError(.invalidArgument, "cannot split \(range.count) slices (\(range.lowerBound)...\(range.upperBound)) into \(c) chunks: need 1 <= chunks <= slices")
         }
         var out: [ClosedRange<Int>] = []
         var start = range.lowerBound

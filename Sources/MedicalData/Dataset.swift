@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// One patient's image and label volumes.
@@ -31,7 +32,7 @@ public struct Dataset: Sendable {
         let fm = FileManager.default
         let pairs = [("images", "labels"), ("imagesTr", "labelsTr")]
         guard let (imgDir, labDir) = pairs.first(where: { fm.fileExists(atPath: url.appendingPathComponent($0.0).path) }) else {
-            throw MedicalDataError(.invalidManifest, file: url.path, "expected subfolders images/ and labels/ (or imagesTr/ and labelsTr/)")
+            throw ToolkitError(.invalidManifest, subject: url.path, "expected subfolders images/ and labels/ (or imagesTr/ and labelsTr/)")
         }
         let images = try fm.contentsOfDirectory(atPath: url.appendingPathComponent(imgDir).path)
             .filter { $0.hasSuffix(".nii") || $0.hasSuffix(".nii.gz") }.sorted()
@@ -42,11 +43,11 @@ public struct Dataset: Sendable {
             let base = stem.hasSuffix("_0000") ? String(stem.dropLast(5)) : stem
             let label = url.appendingPathComponent(labDir).appendingPathComponent(base + ext)
             guard fm.fileExists(atPath: label.path) else {
-                throw MedicalDataError(.invalidManifest, file: label.path, "no label map for image \(name)")
+                throw ToolkitError(.invalidManifest, subject: label.path, "no label map for image \(name)")
             }
             cases.append(DatasetCase(patient: base, image: url.appendingPathComponent(imgDir).appendingPathComponent(name), labels: label))
         }
-        guard !cases.isEmpty else { throw MedicalDataError(.invalidManifest, file: url.path, "no .nii/.nii.gz images found in \(imgDir)/") }
+        guard !cases.isEmpty else { throw ToolkitError(.invalidManifest, subject: url.path, "no .nii/.nii.gz images found in \(imgDir)/") }
         return Dataset(cases: cases, labelMap: labelMap)
     }
 
@@ -55,7 +56,7 @@ public struct Dataset: Sendable {
     /// CSV with a header `image,label[,patient]`. Without a patient, the image's file stem is used.
     public static func manifest(_ url: URL, labelMap: LabelMap) throws -> Dataset {
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw MedicalDataError(.missingFile, file: url.path, "cannot read the manifest")
+            throw ToolkitError(.missingFile, subject: url.path, "cannot read the manifest")
         }
         let dir = url.deletingLastPathComponent()
         var rows: [[String: String]] = []
@@ -63,21 +64,21 @@ public struct Dataset: Sendable {
             let json = try? JSONSerialization.jsonObject(with: data)
             let list = (json as? [[String: Any]]) ?? ((json as? [String: Any])?["cases"] as? [[String: Any]])
             guard let list else {
-                throw MedicalDataError(.invalidManifest, file: url.path, "expected a JSON list of {image, label, patient} objects")
+                throw ToolkitError(.invalidManifest, subject: url.path, "expected a JSON list of {image, label, patient} objects")
             }
             rows = list.map { $0.compactMapValues { $0 as? String } }
         } else {
             guard let text = String(data: data, encoding: .utf8) else {
-                throw MedicalDataError(.invalidManifest, file: url.path, "not UTF-8 text")
+                throw ToolkitError(.invalidManifest, subject: url.path, "not UTF-8 text")
             }
             let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             guard let header = lines.first?.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) else {
-                throw MedicalDataError(.invalidManifest, file: url.path, "empty CSV manifest")
+                throw ToolkitError(.invalidManifest, subject: url.path, "empty CSV manifest")
             }
             for (n, line) in lines.dropFirst().enumerated() {
                 let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
                 guard fields.count == header.count else {
-                    throw MedicalDataError(.invalidManifest, file: url.path, "line \(n + 2): expected \(header.count) fields, found \(fields.count)")
+                    throw ToolkitError(.invalidManifest, subject: url.path, "line \(n + 2): expected \(header.count) fields, found \(fields.count)")
                 }
                 rows.append(Dictionary(uniqueKeysWithValues: zip(header, fields)))
             }
@@ -85,7 +86,7 @@ public struct Dataset: Sendable {
         var cases: [DatasetCase] = []
         for (n, row) in rows.enumerated() {
             guard let image = row["image"], let label = row["label"] ?? row["labels"] else {
-                throw MedicalDataError(.invalidManifest, file: url.path, "entry \(n + 1): needs 'image' and 'label'")
+                throw ToolkitError(.invalidManifest, subject: url.path, "entry \(n + 1): needs 'image' and 'label'")
             }
             let imageURL = image.hasPrefix("/") ? URL(fileURLWithPath: image) : dir.appendingPathComponent(image)
             let labelURL = label.hasPrefix("/") ? URL(fileURLWithPath: label) : dir.appendingPathComponent(label)

@@ -1,9 +1,11 @@
+import Diagnostics
+
 /// The Dice coefficient `2|P ∩ G| / (|P| + |G|)` of binary masks (non-zero = inside).
 public enum Dice {
     /// Dice of two masks of equal size. Both empty: 1 (perfect agreement on absence).
     public static func of(prediction: [UInt8], truth: [UInt8]) throws -> Double {
         guard prediction.count == truth.count else {
-            throw MedicalDataError(.invalidArgument, "prediction has \(prediction.count) voxels, the ground truth \(truth.count)")
+            throw ToolkitError(.invalidArgument, "prediction has \(prediction.count) voxels, the ground truth \(truth.count)")
         }
         var inter = 0, p = 0, g = 0
         for i in 0..<truth.count {

@@ -1,3 +1,5 @@
+import Diagnostics
+
 /// The only holder of a test volume's query labels: it receives predictions for query slices and reports
 /// the 3-D Dice over all of them, but never hands a label out. Created by `FewShotTestCase`.
 /// Not thread-safe: record predictions from one thread (or serialise access).
@@ -20,11 +22,11 @@ public final class DiceScorer {
     /// A later prediction for the same slice replaces the earlier one.
     public func record(prediction: [UInt8], slice k: Int) throws {
         guard querySlices.contains(k) else {
-            throw MedicalDataError(.invalidArgument, "slice \(k) is not a query slice of this test case")
+            throw ToolkitError(.invalidArgument, "slice \(k) is not a query slice of this test case")
         }
         let n = truth.dims[0] * truth.dims[1]
         guard prediction.count == n else {
-            throw MedicalDataError(.invalidArgument, "prediction for slice \(k) has \(prediction.count) pixels, expected \(truth.dims[0])x\(truth.dims[1]) = \(n)")
+            throw ToolkitError(.invalidArgument, "prediction for slice \(k) has \(prediction.count) pixels, expected \(truth.dims[0])x\(truth.dims[1]) = \(n)")
         }
         predictions[k] = prediction
     }

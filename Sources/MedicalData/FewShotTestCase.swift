@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// Where episode supports come from.
@@ -27,7 +28,7 @@ public struct FewShotTestCase: Sequence {
         try GridCheck.require(labels, matches: volume)
         let id = try labelMap.id(of: organ)
         guard let range = labels.sliceRange(id) else {
-            throw MedicalDataError(.invalidLabels, file: labels.source, "organ \(LabelMap.normalise(organ)) (label \(id)) is absent from the label map")
+            throw ToolkitError(.invalidLabels, subject: labels.source, "organ \(LabelMap.normalise(organ)) (label \(id)) is absent from the label map")
         }
         switch support {
         case .sameVolume:
@@ -37,10 +38,10 @@ public struct FewShotTestCase: Sequence {
         case let .separateVolume(sv, sl):
             try GridCheck.require(sl, matches: sv)
             guard sv.dims[0] == volume.dims[0], sv.dims[1] == volume.dims[1] else {
-                throw MedicalDataError(.gridMismatch, file: sv.source, "support slices are \(sv.dims[0])x\(sv.dims[1]), query slices \(volume.dims[0])x\(volume.dims[1]); resample them to one in-plane size")
+                throw ToolkitError(.gridMismatch, subject: sv.source, "support slices are \(sv.dims[0])x\(sv.dims[1]), query slices \(volume.dims[0])x\(volume.dims[1]); resample them to one in-plane size")
             }
             guard let sr = sl.sliceRange(id) else {
-                throw MedicalDataError(.invalidLabels, file: sl.source, "organ \(LabelMap.normalise(organ)) (label \(id)) is absent from the support label map")
+                throw ToolkitError(.invalidLabels, subject: sl.source, "organ \(LabelMap.normalise(organ)) (label \(id)) is absent from the support label map")
             }
             chunks = try ChunkPlan.separateVolume(range, supportRange: sr, chunks: c)
             supportImages = sv

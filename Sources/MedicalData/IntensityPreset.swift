@@ -1,3 +1,4 @@
+import Diagnostics
 import Imaging
 
 /// How intensities become 8-bit grey values in [0, 255] (the protocol's input to SAM).
@@ -15,7 +16,7 @@ public enum IntensityPreset: Sendable, Equatable {
     /// Parses "ct", "mri", "window:LO:HI" or "percentile:P".
     public init(parsing text: String) throws {
         let parts = text.lowercased().split(separator: ":").map(String.init)
-        let bad = MedicalDataError(.invalidArgument, "unknown intensity preset '\(text)': expected ct, mri, window:LO:HI or percentile:P")
+        let bad = ToolkitError(.invalidArgument, "unknown intensity preset '\(text)': expected ct, mri, window:LO:HI or percentile:P")
         if parts == ["ct"] {
             self = .ct
         } else if parts == ["mri"] {

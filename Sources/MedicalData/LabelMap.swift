@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// Organ names to label ids for one dataset's convention. Organ names are lower-case with underscores
@@ -31,13 +32,13 @@ public struct LabelMap: Sendable, Equatable {
         default: break
         }
         guard text.contains("=") else {
-            throw MedicalDataError(.invalidArgument, "unknown label-map preset '\(text)': expected synapse, chaos, totalseg or name=id,name=id")
+            throw ToolkitError(.invalidArgument, "unknown label-map preset '\(text)': expected synapse, chaos, totalseg or name=id,name=id")
         }
         var organs: [String: Int32] = [:]
         for pair in text.split(separator: ",") {
             let kv = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard kv.count == 2, !kv[0].isEmpty, let id = Int32(kv[1]) else {
-                throw MedicalDataError(.invalidArgument, "bad label-map entry '\(pair)': expected name=id")
+                throw ToolkitError(.invalidArgument, "bad label-map entry '\(pair)': expected name=id")
             }
             organs[kv[0]] = id
         }
@@ -47,7 +48,7 @@ public struct LabelMap: Sendable, Equatable {
     /// The id of `organ`; throws `.unknownOrgan` listing the known names.
     public func id(of organ: String) throws -> Int32 {
         guard let id = organs[LabelMap.normalise(organ)] else {
-            throw MedicalDataError(.unknownOrgan, "unknown organ '\(organ)' for label map \(name): known organs are \(organs.keys.sorted().joined(separator: ", "))")
+            throw ToolkitError(.unknownOrgan, "unknown organ '\(organ)' for label map \(name): known organs are \(organs.keys.sorted().joined(separator: ", "))")
         }
         return id
     }

@@ -1,4 +1,5 @@
 import CNIfTI
+import Diagnostics
 import Foundation
 
 /// Reads NIfTI-1 and NIfTI-2 volumes (`.nii`, `.nii.gz`, also `.hdr`/`.img` pairs) through niftilib and
@@ -26,7 +27,7 @@ public enum NIfTIReader {
         for (i, v) in raw.values.enumerated() {
             let r = v.rounded()
             guard abs(v - r) < 1e-3, abs(r) < 2e9 else {
-                throw MedicalDataError(.invalidLabels, file: url.path,
+                throw ToolkitError(.invalidLabels, subject: url.path,
                                        "a label map must hold integers, found \(v) at voxel \(i)")
             }
             ints[i] = Int32(r)
@@ -72,10 +73,10 @@ public enum NIfTIReader {
     private static func readRaw(_ url: URL) throws -> Raw {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
-            throw MedicalDataError(.missingFile, file: url.path, "no such file")
+            throw ToolkitError(.missingFile, subject: url.path, "no such file")
         }
         guard !isDir.boolValue else {
-            throw MedicalDataError(.notNIfTI, file: url.path, "is a folder, expected a NIfTI file (.nii or .nii.gz)")
+            throw ToolkitError(.notNIfTI, subject: url.path, "is a folder, expected a NIfTI file (.nii or .nii.gz)")
         }
         var v = cnifti_volume()
         var err = [CChar](repeating: 0, count: 512)
@@ -86,7 +87,7 @@ public enum NIfTIReader {
         let maps = try orientationMaps(affine, url)
         let n = dims[0] * dims[1] * dims[2]
         guard Int(v.nvox) == n, let data = v.data else {
-            throw MedicalDataError(.corruptData, file: url.path, "expected \(n) voxels, niftilib read \(v.nvox)")
+            throw ToolkitError(.invalidFile, subject: url.path, "expected \(n) voxels, niftilib read \(v.nvox)")
         }
         var values = Array(UnsafeBufferPointer(start: data, count: n))
         // The standard: scaling applies unless the slope is 0 (or not a number).
@@ -107,7 +108,7 @@ public enum NIfTIReader {
         if ndim > 3 {
             let extra = (4...min(ndim, 7)).map { dimTuple[$0] }
             guard extra.allSatisfy({ $0 <= 1 }) else {
-                throw MedicalDataError(.unsupported, file: url.path,
+                throw ToolkitError(.unsupported, subject: url.path,
                                        "expected a 3-D volume, found \(ndim) dimensions \(Array(dimTuple[1...ndim])) (4-D series are not supported)")
             }
         }
@@ -123,18 +124,18 @@ public enum NIfTIReader {
     }
 
     private static func orientationMaps(_ affine: [[Double]], _ url: URL) throws -> [Orientation.AxisMap] {
-        do { return try Orientation.axisMaps(affine: affine) } catch let e as MedicalDataError {
-            throw MedicalDataError(e.kind, file: url.path, e.reason)
+        do { return try Orientation.axisMaps(affine: affine) } catch let e as ToolkitError {
+            throw ToolkitError(e.kind, subject: url.path, e.message)
         }
     }
 
-    private static func error(_ rc: Int32, _ url: URL, _ message: String) -> MedicalDataError {
+    private static func error(_ rc: Int32, _ url: URL, _ message: String) -> ToolkitError {
         switch rc {
-        case 1: return MedicalDataError(.missingFile, file: url.path, message)
-        case 2: return MedicalDataError(.notNIfTI, file: url.path, message)
-        case 3: return MedicalDataError(.corruptData, file: url.path, message)
-        case 4: return MedicalDataError(.unsupported, file: url.path, message)
-        default: return MedicalDataError(.corruptData, file: url.path, message)
+        case 1: return ToolkitError(.missingFile, subject: url.path, message)
+        case 2: return ToolkitError(.notNIfTI, subject: url.path, message)
+        case 3: return ToolkitError(.invalidFile, subject: url.path, message)
+        case 4: return ToolkitError(.unsupported, subject: url.path, message)
+        default: return ToolkitError(.invalidFile, subject: url.path, message)
         }
     }
 }

@@ -1,3 +1,5 @@
+import Diagnostics
+
 /// One few-shot task: a test organ, never seen in training, and the training organs.
 public struct OrganTask: Sendable, Equatable {
     public let testOrgan: String
@@ -11,7 +13,7 @@ public struct OrganTask: Sendable, Equatable {
         let test = LabelMap.normalise(testOrgan)
         let all = organs.map(LabelMap.normalise)
         guard all.contains(test) else {
-            throw MedicalDataError(.unknownOrgan, "unknown test organ '\(testOrgan)': expected one of \(all.joined(separator: ", "))")
+            throw ToolkitError(.unknownOrgan, "unknown test organ '\(testOrgan)': expected one of \(all.joined(separator: ", "))")
         }
         self.testOrgan = test
         self.trainingOrgans = all.filter { $0 != test }

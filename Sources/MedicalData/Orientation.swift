@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// Bringing volumes to the toolkit's canonical orientation, RAS+ (the same choice as nibabel's
@@ -22,7 +23,7 @@ public enum Orientation {
         for c in 0..<3 {
             let norm = sqrt((0..<3).reduce(0) { $0 + affine[$1][c] * affine[$1][c] })
             guard norm > 0, norm.isFinite else {
-                throw MedicalDataError(.unsupported, "the affine's column \(c) is zero or not finite: no orientation")
+                throw ToolkitError(.unsupported, "the affine's column \(c) is zero or not finite: no orientation")
             }
             for r in 0..<3 { rs[r][c] = affine[r][c] / norm }
         }
@@ -37,7 +38,7 @@ public enum Orientation {
                 bestValue = abs(r[outAxis][inAxis])
             }
             guard best >= 0, !used.contains(best) else {
-                throw MedicalDataError(.unsupported, "the affine is degenerate: voxel axis \(inAxis) has no world axis of its own")
+                throw ToolkitError(.unsupported, "the affine is degenerate: voxel axis \(inAxis) has no world axis of its own")
             }
             used.insert(best)
             maps.append(AxisMap(worldAxis: best, flipped: r[best][inAxis] < 0))

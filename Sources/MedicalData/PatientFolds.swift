@@ -1,3 +1,5 @@
+import Diagnostics
+
 /// Patient-level cross-validation folds: patients (sorted) are split into `k` contiguous groups of sizes
 /// differing by at most one (first groups larger); fold `i` tests on group `i` and trains on the rest,
 /// so no patient is ever on both sides.
@@ -7,7 +9,7 @@ public struct PatientFolds: Sendable {
     public init(patients: [String], k: Int) throws {
         let unique = Array(Set(patients)).sorted()
         guard k >= 2, k <= unique.count else {
-            throw MedicalDataError(.invalidArgument, "need 2 <= folds <= patients, got \(k) folds for \(unique.count) patients")
+            throw ToolkitError(.invalidArgument, "need 2 <= folds <= patients, got \(k) folds for \(unique.count) patients")
         }
         var groups: [[String]] = []
         var start = 0
@@ -22,7 +24,7 @@ public struct PatientFolds: Sendable {
     /// The training and test patients of fold `i`.
     public func fold(_ i: Int) throws -> (train: [String], test: [String]) {
         guard i >= 0 && i < groups.count else {
-            throw MedicalDataError(.invalidArgument, "fold \(i) is outside 0...\(groups.count - 1)")
+            throw ToolkitError(.invalidArgument, "fold \(i) is outside 0...\(groups.count - 1)")
         }
         return (groups.enumerated().filter { $0.offset != i }.flatMap(\.element), groups[i])
     }

@@ -1,3 +1,4 @@
+import Diagnostics
 import Imaging
 
 /// Rendering axial slices as 8-bit images in the radiological convention: the patient's right on the
@@ -33,7 +34,7 @@ public enum SliceRenderer {
         let (w, h) = (volume.dims[0], volume.dims[1])
         for o in overlays {
             guard o.mask.count == w * h else {
-                throw MedicalDataError(.invalidArgument, "overlay mask has \(o.mask.count) pixels, slice \(w)x\(h) = \(w * h)")
+                throw ToolkitError(.invalidArgument, "overlay mask has \(o.mask.count) pixels, slice \(w)x\(h) = \(w * h)")
             }
             let m = display(o.mask, width: w, height: h)
             switch o.style {

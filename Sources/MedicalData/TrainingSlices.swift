@@ -1,3 +1,5 @@
+import Diagnostics
+
 /// Which training slices a setting allows.
 public enum TrainingSetting: String, Sendable, CaseIterable {
     /// Training slices may contain the test organ (it is then unlabelled, i.e. background).
@@ -40,7 +42,7 @@ public enum TrainingSlices {
                             labelMap: LabelMap) throws -> [UInt8] {
         let name = LabelMap.normalise(organ)
         guard task.trainingOrgans.contains(name) else {
-            throw MedicalDataError(.invalidArgument, "'\(organ)' is not a training organ of the task (test organ \(task.testOrgan))")
+            throw ToolkitError(.invalidArgument, "'\(organ)' is not a training organ of the task (test organ \(task.testOrgan))")
         }
         return labels.mask(slice: slice, label: try labelMap.id(of: name))
     }

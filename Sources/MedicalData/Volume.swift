@@ -1,3 +1,5 @@
+import Diagnostics
+
 /// A 3-D scalar volume on a regular grid in the canonical orientation (see `Orientation`): `dims` =
 /// [nx, ny, nz] with x fastest in `data`; axial slices run along the third axis.
 public struct Volume: Sendable {
@@ -38,7 +40,7 @@ public struct Volume: Sendable {
     /// Axial slice `k` as an `nx` x `ny` plane (x fastest).
     public func slice(_ k: Int) throws -> Slice2D {
         guard k >= 0 && k < dims[2] else {
-            throw MedicalDataError(.invalidArgument, file: source, "slice \(k) is outside 0...\(dims[2] - 1)")
+            throw ToolkitError(.invalidArgument, subject: source, "slice \(k) is outside 0...\(dims[2] - 1)")
         }
         let n = dims[0] * dims[1]
         return Slice2D(width: dims[0], height: dims[1], index: k, values: Array(data[(k * n)..<((k + 1) * n)]))

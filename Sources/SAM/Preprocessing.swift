@@ -1,3 +1,4 @@
+import Diagnostics
 import TensorCore
 
 /// SAM's input pipeline (`ResizeLongestSide` + `Sam.preprocess`) and the matching coordinate transform.
@@ -17,11 +18,14 @@ public struct SAMPreprocessing: Sendable {
 
     /// An 8-bit RGB image (height x width x 3, row-major) to the model input (1, 3, S, S): Pillow bilinear
     /// resize, normalisation on the 0-255 scale, zero padding right and bottom. Also returns the resized size.
+    /// Throws `ToolkitError` for a pixel count that does not fit the size, or an image too elongated to resize.
     public func modelInput(rgb: [UInt8], width: Int, height: Int) throws -> (input: Tensor, resized: (height: Int, width: Int)) {
-        precondition(rgb.count == width * height * 3, "modelInput: \(rgb.count) bytes for a \(width) x \(height) RGB image")
+        guard width > 0, height > 0, rgb.count == width * height * 3 else {
+            throw ToolkitError(.invalidArgument, "\(rgb.count) bytes for a \(width) x \(height) RGB image, expected \(max(width, 0) * max(height, 0) * 3)")
+        }
         let size = resizedSize(height: height, width: width)
         guard size.height > 0, size.width > 0 else {
-            throw TensorError("a \(width) x \(height) image resizes to \(size.width) x \(size.height) at \(modelSize) px: too elongated for SAM")
+            throw ToolkitError(.unsupported, "a \(width) x \(height) image resizes to \(size.width) x \(size.height) at \(modelSize) px: too elongated for SAM")
         }
         let pixels = PillowResize.resize(rgb, width: width, height: height, channels: 3, newWidth: size.width, newHeight: size.height)
         var input = Tensor.zeros([1, 3, modelSize, modelSize])

@@ -1,3 +1,4 @@
+import Diagnostics
 import Formats
 
 /// The architecture of a SAM model: everything needed to build it, saved as JSON next to native weights.
@@ -64,11 +65,11 @@ public struct SAMConfig: Codable, Equatable, Sendable {
     /// are taken from `decoderHeads` (SAM's 8 by default). Neither can a TinyViT's input size, which is
     /// MobileSAM's 1024 (set `encoder.imageSize` afterwards for other models).
     public static func detect(from dict: StateDict, file: String, decoderHeads: Int = 8) throws -> SAMConfig {
-        func shape(_ name: String) throws -> [Int] {
+        func shape(_ name: String, rank: Int = 1) throws -> [Int] {
             guard let s = dict[name]?.shape else {
-                throw FormatError(file: file, "not a SAM checkpoint: no tensor '\(name)' (found \(dict.count) tensors, e.g. \(dict.names.prefix(3).joined(separator: ", ")))")
+                throw ToolkitError(.mismatch, subject: file, "not a SAM checkpoint: no tensor '\(name)' (found \(dict.count) tensors, e.g. \(dict.names.prefix(3).joined(separator: ", ")))")
             }
-            return s
+            return try Self.atLeast(rank, s, name, file: file)
         }
         var c = SAMConfig()
         if dict["image_encoder.patch_embed.seq.0.c.weight"] != nil {
@@ -76,13 +77,13 @@ public struct SAMConfig: Codable, Equatable, Sendable {
             c.tinyViT = try TinyViTEncoder.detect(from: dict, file: file, prefix: "image_encoder")
             c.encoder.outChannels = try shape("image_encoder.neck.0.weight")[0]
         } else {
-            try detectViT(&c, shape, dict)
+            try detectViT(&c, { try shape($0, rank: $1) }, dict)
         }
-        c.decoder.promptDim = try shape("prompt_encoder.point_embeddings.0.weight")[1]
+        c.decoder.promptDim = try shape("prompt_encoder.point_embeddings.0.weight", rank: 2)[1]
         c.decoder.maskInChannels = try shape("prompt_encoder.mask_downscaling.3.weight")[0]
         c.decoder.transformerDepth = (0...).prefix { dict["mask_decoder.transformer.layers.\($0).norm1.weight"] != nil }.count
         c.decoder.mlpDim = try shape("mask_decoder.transformer.layers.0.mlp.lin1.weight")[0]
-        c.decoder.attentionDownsample = c.decoder.promptDim / (try shape("mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight")[0])
+        c.decoder.attentionDownsample = ratio(c.decoder.promptDim, try shape("mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight")[0])
         c.decoder.multimaskOutputs = (try shape("mask_decoder.mask_tokens.weight"))[0] - 1
         c.decoder.iouHeadDepth = (0...).prefix { dict["mask_decoder.iou_prediction_head.layers.\($0).weight"] != nil }.count
         c.decoder.iouHeadHidden = try shape("mask_decoder.iou_prediction_head.layers.0.weight")[0]
@@ -94,20 +95,20 @@ public struct SAMConfig: Codable, Equatable, Sendable {
     }
 
     /// The ViT encoder's settings from `image_encoder.*` shapes.
-    private static func detectViT(_ c: inout SAMConfig, _ shape: (String) throws -> [Int], _ dict: StateDict) throws {
-        let patch = try shape("image_encoder.patch_embed.proj.weight"), pos = try shape("image_encoder.pos_embed")
+    private static func detectViT(_ c: inout SAMConfig, _ shape: (String, Int) throws -> [Int], _ dict: StateDict) throws {
+        let patch = try shape("image_encoder.patch_embed.proj.weight", 3), pos = try shape("image_encoder.pos_embed", 2)
         c.encoder.embedDim = patch[0]
         c.encoder.patchSize = patch[2]
         c.encoder.imageSize = pos[1] * patch[2]
         c.encoder.depth = (0...).prefix { dict["image_encoder.blocks.\($0).norm1.weight"] != nil }.count
-        let headDim = try shape("image_encoder.blocks.0.attn.rel_pos_h")[1]
-        c.encoder.heads = c.encoder.embedDim / headDim
-        c.encoder.mlpDim = try shape("image_encoder.blocks.0.mlp.lin1.weight")[0]
-        c.encoder.outChannels = try shape("image_encoder.neck.0.weight")[0]
+        let headDim = try shape("image_encoder.blocks.0.attn.rel_pos_h", 2)[1]
+        c.encoder.heads = ratio(c.encoder.embedDim, headDim)
+        c.encoder.mlpDim = try shape("image_encoder.blocks.0.mlp.lin1.weight", 1)[0]
+        c.encoder.outChannels = try shape("image_encoder.neck.0.weight", 1)[0]
         let grid = pos[1]
         var windows: [Int] = [], global: [Int] = []
         for i in 0..<c.encoder.depth {
-            let len = try shape("image_encoder.blocks.\(i).attn.rel_pos_h")[0]
+            let len = try shape("image_encoder.blocks.\(i).attn.rel_pos_h", 1)[0]
             if len == 2 * grid - 1 { global.append(i) } else { windows.append((len + 1) / 2) }
         }
         c.encoder.globalAttentionBlocks = global

@@ -30,10 +30,13 @@ public struct SAMModel: Module {
     /// Builds the model and binds every tensor from `checkpoint` by its official name (strictly: one error
     /// lists all missing, unexpected and misshaped tensors). The configuration is detected from the shapes
     /// when not given. Hugging Face `SamModel` names are accepted too (`HuggingFaceNames`). The parameters
-    /// are frozen unless `trainable`.
+    /// are frozen unless `trainable`. The configuration is checked first (`SAMConfig.problems`), so a bad
+    /// one is an error naming `file`, never a failed precondition.
     public init(_ checkpoint: StateDict, file: String, config: SAMConfig? = nil, trainable: Bool = false) throws {
         let dict = HuggingFaceNames.toOfficial(checkpoint)
-        self.init(config: try config ?? SAMConfig.detect(from: dict, file: file))
+        let config = try config ?? SAMConfig.detect(from: dict, file: file)
+        try config.check(file: file)
+        self.init(config: config)
         try load(dict, file: file)
         if !trainable { freeze() }
     }

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import Formats
 
@@ -25,10 +26,10 @@ public enum SAMModelStore {
             if FileManager.default.fileExists(atPath: named.path) { return named }
             let known = (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?
                 .filter { $0.hasSuffix(".safetensors") }.map { String($0.dropLast(12)) }.sorted() ?? []
-            throw FormatError(file: reference, "no such file, and no model of that name in \(directory.path)"
+            throw ToolkitError(.missingFile, subject: reference, "no such file, and no model of that name in \(directory.path)"
                 + (known.isEmpty ? " (it holds none; scripts/setup installs mobile_sam)" : " (it holds: \(known.joined(separator: ", ")))"))
         }
-        throw FormatError(file: reference, "no such file")
+        throw ToolkitError(.missingFile, subject: reference, "no such file")
     }
 
     /// Loads a model from a reference. The architecture comes from `preset` when given, else from the
@@ -39,7 +40,7 @@ public enum SAMModelStore {
         var config: SAMConfig? = nil
         if let preset {
             guard let p = SAMConfig.preset(preset) else {
-                throw FormatError(file: url.path, "unknown preset '\(preset)' (known: \(SAMConfig.presetNames.joined(separator: ", ")))")
+                throw ToolkitError(.invalidArgument, subject: url.path, "unknown preset '\(preset)' (known: \(SAMConfig.presetNames.joined(separator: ", ")))")
             }
             config = p
         } else if FileManager.default.fileExists(atPath: configURL(for: url).path) {
@@ -48,11 +49,14 @@ public enum SAMModelStore {
         return try SAMModel(checkpoint.tensors, file: url.path, config: config, trainable: trainable)
     }
 
-    /// Reads a JSON architecture file.
+    /// Reads a JSON architecture file and checks it (`SAMConfig.problems`).
     public static func readConfig(_ url: URL) throws -> SAMConfig {
-        do { return try JSONDecoder().decode(SAMConfig.self, from: Data(contentsOf: url)) } catch {
-            throw FormatError(file: url.path, "not a SAM config: \(error)")
+        let config: SAMConfig
+        do { config = try JSONDecoder().decode(SAMConfig.self, from: Data(contentsOf: url)) } catch {
+            throw ToolkitError(.invalidFile, subject: url.path, "not a SAM config: \(error)")
         }
+        try config.check(file: url.path)
+        return config
     }
 
     /// Writes a JSON architecture file atomically.

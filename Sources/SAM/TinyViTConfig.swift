@@ -1,3 +1,4 @@
+import Diagnostics
 import Formats
 
 extension SAMConfig {
@@ -26,35 +27,35 @@ extension SAMConfig {
         /// Reads the settings from `prefix.*` shapes (`patch_embed.seq...`, `layers.N...`). Stage 0's
         /// heads and window cannot be seen and are left at MobileSAM's values.
         static func detect(from dict: StateDict, file: String, prefix: String) throws -> TinyViTEncoder {
-            func shape(_ name: String) throws -> [Int] {
+            func shape(_ name: String, rank: Int = 1) throws -> [Int] {
                 guard let s = dict["\(prefix).\(name)"]?.shape else {
-                    throw FormatError(file: file, "not a TinyViT SAM checkpoint: no tensor '\(prefix).\(name)'")
+                    throw ToolkitError(.mismatch, subject: file, "not a TinyViT SAM checkpoint: no tensor '\(prefix).\(name)'")
                 }
-                return s
+                return try SAMConfig.atLeast(rank, s, "\(prefix).\(name)", file: file)
             }
             var t = TinyViTEncoder()
             let stages = (0...).prefix { dict["\(prefix).layers.\($0).blocks.0.\($0 == 0 ? "conv1.c" : "attn.qkv").weight"] != nil }.count
             guard stages == 4 else {
-                throw FormatError(file: file, "TinyViT with \(stages) stages (layers.N with blocks): expected 4 (MBConv + 3 attention stages)")
+                throw ToolkitError(.unsupported, subject: file, "TinyViT with \(stages) stages (layers.N with blocks): expected 4 (MBConv + 3 attention stages)")
             }
             t.depths = (0..<stages).map { s in (0...).prefix { dict["\(prefix).layers.\(s).blocks.\($0).\(s == 0 ? "conv1.c" : "attn.qkv").weight"] != nil }.count }
-            let conv1 = try shape("layers.0.blocks.0.conv1.c.weight")
+            let conv1 = try shape("layers.0.blocks.0.conv1.c.weight", rank: 2)
             t.embedDims[0] = conv1[1]
-            t.mbconvExpandRatio = conv1[0] / conv1[1]
+            t.mbconvExpandRatio = SAMConfig.ratio(conv1[0], conv1[1])
             for s in 1..<stages {
                 let dim = try shape("layers.\(s).blocks.0.attn.norm.weight")[0]
-                let biases = try shape("layers.\(s).blocks.0.attn.attention_biases")
+                let biases = try shape("layers.\(s).blocks.0.attn.attention_biases", rank: 2)
                 t.embedDims[s] = dim
                 t.heads[s] = biases[0]
                 // One bias per offset (|dy|, |dx|), each in 0..<window: window^2 offsets.
                 let window = Int(Double(biases[1]).squareRoot().rounded())
                 guard window * window == biases[1] else {
-                    throw FormatError(file: file, "\(prefix).layers.\(s).blocks.0.attn.attention_biases \(biases): the offset count is not a square window")
+                    throw ToolkitError(.invalidFile, subject: file, "\(prefix).layers.\(s).blocks.0.attn.attention_biases \(biases): the offset count is not a square window")
                 }
                 t.windowSizes[s] = window
             }
-            t.mlpRatio = try shape("layers.1.blocks.0.mlp.fc1.weight")[0] / t.embedDims[1]
-            t.localConvSize = try shape("layers.1.blocks.0.local_conv.c.weight")[2]
+            t.mlpRatio = SAMConfig.ratio(try shape("layers.1.blocks.0.mlp.fc1.weight")[0], t.embedDims[1])
+            t.localConvSize = try shape("layers.1.blocks.0.local_conv.c.weight", rank: 3)[2]
             return t
         }
     }

@@ -1,3 +1,5 @@
+import Diagnostics
+
 /// 2-D convolution geometry (`torch.nn.functional.conv2d`: stride, zero padding, groups; dilation 1).
 public struct Conv2dGeometry: Equatable, Sendable {
     public var n, cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW, groups: Int
@@ -13,16 +15,16 @@ public struct Conv2dGeometry: Equatable, Sendable {
     /// Validates input (N, C, H, W) against weight (O, C / groups, kh, kw).
     public init(input: [Int], weight: [Int], stride: (Int, Int), padding: (Int, Int), groups: Int) throws {
         guard input.count == 4, weight.count == 4 else {
-            throw TensorError("conv2d expects input N x C x H x W and weight O x C/g x kh x kw, got \(input) and \(weight)")
+            throw ToolkitError(.mismatch, "conv2d expects input N x C x H x W and weight O x C/g x kh x kw, got \(input) and \(weight)")
         }
         guard groups >= 1, input[1] % groups == 0, weight[0] % groups == 0, weight[1] * groups == input[1] else {
-            throw TensorError("conv2d: input \(input) and weight \(weight) do not match with groups=\(groups)")
+            throw ToolkitError(.mismatch, "conv2d: input \(input) and weight \(weight) do not match with groups=\(groups)")
         }
         (n, cIn, h, w) = (input[0], input[1], input[2], input[3])
         (cOut, kh, kw) = (weight[0], weight[2], weight[3])
         (strideH, strideW, padH, padW, self.groups) = (stride.0, stride.1, padding.0, padding.1, groups)
         guard strideH > 0, strideW > 0, padH >= 0, padW >= 0, h + 2 * padH >= kh, w + 2 * padW >= kw else {
-            throw TensorError("conv2d: kernel \(weight) with stride \(stride), padding \(padding) does not fit input \(input)")
+            throw ToolkitError(.mismatch, "conv2d: kernel \(weight) with stride \(stride), padding \(padding) does not fit input \(input)")
         }
     }
 }

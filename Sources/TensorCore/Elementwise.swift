@@ -1,4 +1,5 @@
 import CKernels
+import Diagnostics
 import Foundation
 
 /// Element-wise arithmetic with PyTorch broadcasting (`torch.add`, `sub`, `mul`, `div`).
@@ -59,7 +60,7 @@ extension Tensor {
         if target == shape { return self }
         _ = checked { () throws -> [Int] in
             let b = try Shape.broadcast(target, shape)
-            guard b == shape else { throw TensorError("sumToShape: \(shape) is not a broadcast of \(target)") }
+            guard b == shape else { throw ToolkitError(.mismatch, "sumToShape: \(shape) is not a broadcast of \(target)") }
             return b
         }
         var out = Tensor.zeros(target)

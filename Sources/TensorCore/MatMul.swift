@@ -1,20 +1,22 @@
+import Diagnostics
+
 /// Matrix products on `cblas_sgemm`. Transposed operands are read in place (no copies).
 extension Tensor {
     /// Validates the shapes of `matmul` and returns (batch, M, K, N, result shape).
     public static func matmulShape(_ a: [Int], _ b: [Int], transposeA: Bool, transposeB: Bool) throws
         -> (batch: Int, m: Int, k: Int, n: Int, shape: [Int], sharedB: Bool) {
         guard a.count >= 2, b.count >= 2 else {
-            throw TensorError("matmul needs rank >= 2 operands, got \(a) and \(b)")
+            throw ToolkitError(.mismatch, "matmul needs rank >= 2 operands, got \(a) and \(b)")
         }
         let (m, ka) = transposeA ? (a[a.count - 1], a[a.count - 2]) : (a[a.count - 2], a[a.count - 1])
         let (kb, n) = transposeB ? (b[b.count - 1], b[b.count - 2]) : (b[b.count - 2], b[b.count - 1])
         guard ka == kb else {
-            throw TensorError("matmul: inner dimensions differ: \(a)\(transposeA ? "ᵀ" : "") @ \(b)\(transposeB ? "ᵀ" : "") (\(ka) vs \(kb))")
+            throw ToolkitError(.mismatch, "matmul: inner dimensions differ: \(a)\(transposeA ? "ᵀ" : "") @ \(b)\(transposeB ? "ᵀ" : "") (\(ka) vs \(kb))")
         }
         let batchA = Array(a.dropLast(2)), batchB = Array(b.dropLast(2))
         if b.count == 2 { return (batchA.product, m, ka, n, batchA + [m, n], true) }
         guard batchA == batchB else {
-            throw TensorError("matmul: batch dimensions differ: \(a) @ \(b)")
+            throw ToolkitError(.mismatch, "matmul: batch dimensions differ: \(a) @ \(b)")
         }
         return (batchA.product, m, ka, n, batchA + [m, n], false)
     }

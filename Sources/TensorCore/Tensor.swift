@@ -1,8 +1,13 @@
+import Diagnostics
+
 /// A dense, row-major, contiguous Float32 tensor. Value semantics (copy on write through `[Float]`).
 ///
 /// Kernels are methods and free functions on `Tensor`; each one documents the PyTorch op it matches.
 /// Shape errors are preconditions whose message names every shape involved; the throwing checks
-/// (`Shape.broadcast`, `Tensor.validated...`) can be called first by code that wants an error instead.
+/// (`Shape.broadcast`, `Shape.resolveReshape`, `Tensor.matmulShape`, `Conv2dGeometry`) can be called first
+/// by code that wants an error (a `ToolkitError`) instead. Release builds compile this module with
+/// `-Ounchecked`, which removes the preconditions: code that hands user data to the kernels (file readers,
+/// model loading, CLI arguments) checks it first and throws.
 public struct Tensor: Equatable, Sendable {
     /// Sizes of each dimension, outermost first.
     public private(set) var shape: [Int]
@@ -113,7 +118,7 @@ public enum Shape {
             let da = i < r - a.count ? 1 : a[i - (r - a.count)]
             let db = i < r - b.count ? 1 : b[i - (r - b.count)]
             if da == db || db == 1 { out[i] = da } else if da == 1 { out[i] = db } else {
-                throw TensorError("shapes \(a) and \(b) cannot be broadcast together (dimension \(i - r): \(da) vs \(db))")
+                throw ToolkitError(.mismatch, "shapes \(a) and \(b) cannot be broadcast together (dimension \(i - r): \(da) vs \(db))")
             }
         }
         return out
@@ -123,16 +128,16 @@ public enum Shape {
     public static func resolveReshape(_ target: [Int], count: Int, from shape: [Int]) throws -> [Int] {
         var out = target
         let unknown = target.indices.filter { target[$0] == -1 }
-        if unknown.count > 1 { throw TensorError("reshape \(shape) -> \(target): more than one -1") }
-        if target.contains(where: { $0 < -1 }) { throw TensorError("reshape \(shape) -> \(target): negative size") }
+        if unknown.count > 1 { throw ToolkitError(.invalidArgument, "reshape \(shape) -> \(target): more than one -1") }
+        if target.contains(where: { $0 < -1 }) { throw ToolkitError(.invalidArgument, "reshape \(shape) -> \(target): negative size") }
         let known = target.filter { $0 != -1 }.product
         if let u = unknown.first {
             guard known > 0, count % known == 0 else {
-                throw TensorError("reshape \(shape) (\(count) elements) -> \(target): cannot infer -1")
+                throw ToolkitError(.mismatch, "reshape \(shape) (\(count) elements) -> \(target): cannot infer -1")
             }
             out[u] = count / known
         } else if known != count {
-            throw TensorError("reshape \(shape) (\(count) elements) -> \(target) (\(known) elements)")
+            throw ToolkitError(.mismatch, "reshape \(shape) (\(count) elements) -> \(target) (\(known) elements)")
         }
         return out
     }

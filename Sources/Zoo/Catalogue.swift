@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// A catalogue of known entries: a folder tree (the repository's `zoo/`) whose package folders hold at
@@ -16,7 +17,7 @@ public enum Catalogue {
 
     /// Every package folder under `directory`, sorted by id and version.
     public static func entries(in directory: URL) throws -> [Entry] {
-        guard FileManager.default.fileExists(atPath: directory.path) else { throw ZooError(file: directory.path, "no such folder") }
+        guard FileManager.default.fileExists(atPath: directory.path) else { throw ToolkitError(.missingFile, subject: directory.path, "no such folder") }
         var out: [Entry] = []
         for rel in Verifier.allFiles(in: directory) where rel == PackageLayout.manifest || rel.hasSuffix("/" + PackageLayout.manifest) {
             let dir = directory.appendingPathComponent(rel).deletingLastPathComponent()

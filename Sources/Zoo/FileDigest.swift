@@ -1,4 +1,5 @@
 import Crypto
+import Diagnostics
 import Foundation
 
 /// SHA-256 of files and bytes (swift-crypto), as lowercase hex. Files are read in chunks, so hashing a
@@ -10,7 +11,7 @@ public enum FileDigest {
     /// The SHA-256 of the file at `url` and its size in bytes.
     public static func sha256(of url: URL) throws -> (hex: String, size: Int) {
         guard let handle = FileHandle(forReadingAtPath: url.path) else {
-            throw ZooError(file: url.path, "cannot open for reading (missing or unreadable)")
+            throw ToolkitError(.missingFile, subject: url.path, "cannot open for reading (missing or unreadable)")
         }
         defer { try? handle.close() }
         var hasher = SHA256()
@@ -18,7 +19,7 @@ public enum FileDigest {
         while true {
             let chunk: Data?
             do { chunk = try handle.read(upToCount: chunkSize) } catch {
-                throw ZooError(file: url.path, "read error after \(size) bytes: \(error.localizedDescription)")
+                throw ToolkitError(.invalidFile, subject: url.path, "read error after \(size) bytes: \(error.localizedDescription)")
             }
             guard let chunk, !chunk.isEmpty else { break }
             hasher.update(data: chunk)

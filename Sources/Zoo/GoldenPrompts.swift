@@ -46,6 +46,10 @@ public struct GoldenPrompts: Codable, Equatable, Sendable {
             if pt.label != 0 && pt.label != 1 { p.append("points[\(i)].label is \(pt.label), expected 0 or 1") }
         }
         if let b = box, b.count != 4 || !b.allSatisfy(\.isFinite) { p.append("box has \(b.count) values, expected 4 finite numbers") }
+        else if let b = box, !(0..<Double(imageWidth)).contains(b[0]) || !(0..<Double(imageWidth)).contains(b[2])
+                    || !(0..<Double(imageHeight)).contains(b[1]) || !(0..<Double(imageHeight)).contains(b[3]) {
+            p.append("box \(b) has a corner outside the \(imageWidth) x \(imageHeight) image")
+        }
         if !(tolerance.relative >= 0 && tolerance.absolute >= 0) || !tolerance.relative.isFinite || !tolerance.absolute.isFinite {
             p.append("tolerance must be finite and non-negative")
         }

@@ -5,22 +5,15 @@ import TensorCore
 
 /// Runs a model on golden inputs and compares outputs with a tolerance.
 public enum GoldenRunner {
-    /// Low-res logits (1, K, h, w) and IoU (1, K) for the prompts on `image`, through SAM's own
-    /// preprocessing (resize longest side, normalise, pad) and coordinate transform.
+    /// Low-res logits (1, K, h, w) and IoU (1, K) for the prompts on `image`, through `SAMPredictor`
+    /// (SAM's own preprocessing, coordinate transform and decoder).
     public static func run(model: SAMModel, image: Image8, prompts: GoldenPrompts) throws -> (lowResLogits: Tensor, iou: Tensor) {
         let rgb = image.rgb()
-        let pre = SAMPreprocessing(modelSize: model.imageEncoder.inputSize)
-        let (input, _) = try pre.modelInput(rgb: rgb.pixels, width: rgb.width, height: rgb.height)
-        let points = prompts.points.map {
-            pre.transform(PromptPoint(x: Float($0.x), y: Float($0.y), label: $0.label), originalHeight: rgb.height, originalWidth: rgb.width)
-        }
-        var box: PromptBox? = nil
-        if let b = prompts.box, b.count == 4 {
-            box = pre.transform(PromptBox(x0: Float(b[0]), y0: Float(b[1]), x1: Float(b[2]), y1: Float(b[3])),
-                                originalHeight: rgb.height, originalWidth: rgb.width)
-        }
-        let embedding = model.encode(input).embedding
-        let r = model.predict(embedding: embedding, points: points, box: box, multimask: prompts.multimask)
+        var predictor = SAMPredictor(model: model)
+        try predictor.setImage(rgb: rgb.pixels, width: rgb.width, height: rgb.height, name: prompts.image)
+        let points = prompts.points.map { PromptPoint(x: Float($0.x), y: Float($0.y), label: $0.label) }
+        let box = prompts.box.flatMap { b in b.count == 4 ? PromptBox(x0: Float(b[0]), y0: Float(b[1]), x1: Float(b[2]), y1: Float(b[3])) : nil }
+        let r = try predictor.predict(points: points, box: box, multimask: prompts.multimask)
         return (r.lowResLogits, r.iou)
     }
 

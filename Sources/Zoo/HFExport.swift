@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import Formats
 import SAM
@@ -11,7 +12,7 @@ public enum HFExport {
     public static func export(_ package: ZooPackage, base: ZooPackage?, to directory: URL) throws {
         let fm = FileManager.default
         if let existing = try? fm.contentsOfDirectory(atPath: directory.path), !existing.isEmpty {
-            throw ZooError(file: directory.path, "already exists and is not empty")
+            throw ToolkitError(.invalidArgument, subject: directory.path, "already exists and is not empty")
         }
         let m = package.manifest
         let weights = try package.fullWeights(base: base)
@@ -24,7 +25,7 @@ public enum HFExport {
             try AtomicFile.write(Data((frontMatter(m) + ModelCard.markdown(m)).utf8), to: tmp.appendingPathComponent("README.md"))
             if fm.fileExists(atPath: directory.path) { try fm.removeItem(at: directory) }  // empty, checked above
             guard rename(tmp.path, directory.path) == 0 else {
-                throw ZooError(file: directory.path, "cannot rename \(tmp.lastPathComponent) into place: \(String(cString: strerror(errno)))")
+                throw ToolkitError(.writeFailed, subject: directory.path, "cannot rename \(tmp.lastPathComponent) into place: \(String(cString: strerror(errno)))")
             }
         } catch {
             try? fm.removeItem(at: tmp)

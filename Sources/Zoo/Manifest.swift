@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import SAM
 
@@ -123,9 +124,9 @@ public struct Manifest: Codable, Equatable {
     /// Decodes a manifest; errors name `file` and say which field is missing or of the wrong type.
     public static func decode(_ data: Data, file: String) throws -> Manifest {
         do { return try JSONDecoder().decode(Manifest.self, from: data) } catch let e as DecodingError {
-            throw ZooError(file: file, "not a valid manifest: \(describe(e))")
+            throw ToolkitError(.invalidFile, subject: file, "not a valid manifest: \(describe(e))")
         } catch {
-            throw ZooError(file: file, "not a valid manifest: \(error)")
+            throw ToolkitError(.invalidFile, subject: file, "not a valid manifest: \(error)")
         }
     }
 
@@ -133,7 +134,7 @@ public struct Manifest: Codable, Equatable {
     public static func read(_ url: URL) throws -> Manifest {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw ZooError(file: url.path, "cannot read (missing or unreadable): \(error.localizedDescription)")
+            throw ToolkitError(.missingFile, subject: url.path, "cannot read (missing or unreadable): \(error.localizedDescription)")
         }
         return try decode(data, file: url.path)
     }

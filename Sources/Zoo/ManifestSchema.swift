@@ -51,8 +51,8 @@ public enum ManifestSchema {
 
     static func isSHA256(_ s: String) -> Bool { s.count == 64 && s.allSatisfy { $0.isASCIIDigit || ("a"..."f").contains($0) } }
 
-    /// Sizes must be positive, divide as the model needs and stay within bounds, so a hostile manifest
-    /// cannot make model construction divide by zero or allocate without limit.
+    /// Sizes must stay within bounds (so a hostile manifest cannot make model construction allocate without
+    /// limit), then be what the model can be built from (`SAMConfig.problems`).
     static func architectureProblems(_ m: Manifest) -> [String] {
         let e = m.architecture.encoder, d = m.architecture.decoder
         var p: [String] = []
@@ -70,15 +70,7 @@ public enum ManifestSchema {
             p.append("architecture.\(name) is \(v), expected \(range.lowerBound)...\(range.upperBound)")
         }
         guard p.isEmpty else { return p }
-        if e.imageSize % e.patchSize != 0 { p.append("architecture.encoder.imageSize \(e.imageSize) is not a multiple of patchSize \(e.patchSize)") }
-        if e.embedDim % e.heads != 0 { p.append("architecture.encoder.embedDim \(e.embedDim) is not a multiple of heads \(e.heads)") }
-        if let bad = e.globalAttentionBlocks.first(where: { !(0..<e.depth).contains($0) }) {
-            p.append("architecture.encoder.globalAttentionBlocks names block \(bad), the encoder has \(e.depth)")
-        }
-        if d.promptDim % d.attentionDownsample != 0 || (d.promptDim / d.attentionDownsample) % d.heads != 0 || d.promptDim % d.heads != 0 {
-            p.append("architecture.decoder.promptDim \(d.promptDim) does not split into \(d.heads) heads (downsample \(d.attentionDownsample))")
-        }
-        return p
+        return m.architecture.problems.map { "architecture." + $0 }
     }
 
     /// Known protocol keys (docs/protocol): `setting` (string or 1/2), `shots` (>= 1), `steps` (>= 0),

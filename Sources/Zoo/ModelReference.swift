@@ -1,3 +1,5 @@
+import Diagnostics
+
 /// A model named as `ID` or `ID@VERSION`, e.g. `ssm-sam/vit_b/liver@1.0.0`.
 public struct ModelReference: CustomStringConvertible, Sendable, Hashable {
     public let id: String
@@ -9,11 +11,11 @@ public struct ModelReference: CustomStringConvertible, Sendable, Hashable {
     /// Parses `ID[@VERSION]`, checking both parts.
     public init(parsing text: String) throws {
         let parts = text.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        if let problem = ModelReference.problem(id: parts[0]) { throw ZooError(file: "", "'\(text)': \(problem)") }
+        if let problem = ModelReference.problem(id: parts[0]) { throw ToolkitError(.invalidArgument, "'\(text)': \(problem)") }
         var version: SemanticVersion? = nil
         if parts.count == 2 {
             guard let v = SemanticVersion(parts[1]) else {
-                throw ZooError(file: "", "'\(text)': '\(parts[1])' is not a semantic version (expected MAJOR.MINOR.PATCH, e.g. 1.0.0)")
+                throw ToolkitError(.invalidArgument, "'\(text)': '\(parts[1])' is not a semantic version (expected MAJOR.MINOR.PATCH, e.g. 1.0.0)")
             }
             version = v
         }

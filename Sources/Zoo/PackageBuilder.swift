@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import Formats
 import Imaging
@@ -36,13 +37,13 @@ public enum PackageBuilder {
     /// Every file is written to a temporary name and renamed; the manifest comes last.
     @discardableResult
     public static func build(_ r: PackageRequest, into directory: URL, toolkitVersion: String, created: Date = Date()) throws -> Manifest {
-        if let why = ModelReference.problem(id: r.id) { throw ZooError(file: "", "--id '\(r.id)': \(why)") }
+        if let why = ModelReference.problem(id: r.id) { throw ToolkitError(.invalidArgument, "--id '\(r.id)': \(why)") }
         guard SemanticVersion(r.version) != nil else {
-            throw ZooError(file: "", "--version '\(r.version)' is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.0.0)")
+            throw ToolkitError(.invalidArgument, "--version '\(r.version)' is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.0.0)")
         }
         let fm = FileManager.default
         if let existing = try? fm.contentsOfDirectory(atPath: directory.path), !existing.isEmpty {
-            throw ZooError(file: directory.path, "already exists and is not empty")
+            throw ToolkitError(.invalidArgument, subject: directory.path, "already exists and is not empty")
         }
         try fm.createDirectory(at: directory.appendingPathComponent("golden"), withIntermediateDirectories: true)
 
@@ -58,12 +59,12 @@ public enum PackageBuilder {
             let baseWeights = base.url(base.manifest.weights.path)
             let digest = try FileDigest.sha256(of: baseWeights)
             if let listed = base.manifest.file(base.manifest.weights.path)?.sha256, listed != digest.hex {
-                throw ZooError(file: baseWeights.path, "sha256 \(digest.hex), its manifest says \(listed): the base is damaged")
+                throw ToolkitError(.verificationFailed, subject: baseWeights.path, "sha256 \(digest.hex), its manifest says \(listed): the base is damaged")
             }
             let baseDict = try base.storedWeights()
             let d = DeltaWeights.delta(of: checkpoint.tensors, on: baseDict)
             guard d.delta.count > 0 else {
-                throw ZooError(file: r.checkpoint.path, "every tensor equals the base \(base.manifest.reference): nothing to publish as a delta")
+                throw ToolkitError(.invalidArgument, subject: r.checkpoint.path, "every tensor equals the base \(base.manifest.reference): nothing to publish as a delta")
             }
             (stored, replaces, adds) = (d.delta, d.replaces, d.adds)
             full = DeltaWeights.apply(d.delta, to: baseDict)
@@ -73,7 +74,7 @@ public enum PackageBuilder {
 
         let image = GoldenInput.image()
         let problems = r.prompts.problems(imageWidth: image.width, imageHeight: image.height)
-        guard problems.isEmpty else { throw ZooError(file: PackageLayout.goldenPrompts, problems.joined(separator: "; ")) }
+        guard problems.isEmpty else { throw ToolkitError(.invalidArgument, subject: PackageLayout.goldenPrompts, problems.joined(separator: "; ")) }
         let out = try GoldenRunner.run(model: model, image: image, prompts: r.prompts)
 
         // No id or version inside the weights: their sha256 then names the tensors alone, so a base pinned
@@ -98,7 +99,7 @@ public enum PackageBuilder {
         try AtomicFile.write(Data(ModelCard.markdown(m).utf8), to: directory.appendingPathComponent(PackageLayout.card))
         m.files = try fileEntries(in: directory, paths: [PackageLayout.weights, PackageLayout.card] + ManifestSchema.requiredFiles.filter { $0 != PackageLayout.card })
         let problemsInManifest = ManifestSchema.problems(m)
-        guard problemsInManifest.isEmpty else { throw ZooError(file: PackageLayout.manifest, problemsInManifest.joined(separator: "; ")) }
+        guard problemsInManifest.isEmpty else { throw ToolkitError(.invalidArgument, subject: PackageLayout.manifest, problemsInManifest.joined(separator: "; ")) }
         try AtomicFile.write(try m.encoded(), to: directory.appendingPathComponent(PackageLayout.manifest))
         return m
     }

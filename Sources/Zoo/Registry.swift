@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import SAM
 
@@ -48,7 +49,7 @@ public final class Registry {
         }
         guard let entry = chosen else {
             let known = entries.map(\.version)
-            throw ZooError(file: root.path, "\(ref) is not installed" + (known.isEmpty ? "" : " (installed versions: \(known.joined(separator: ", ")))"))
+            throw ToolkitError(.missingFile, subject: root.path, "\(ref) is not installed" + (known.isEmpty ? "" : " (installed versions: \(known.joined(separator: ", ")))"))
         }
         return try ZooPackage.read(root.appendingPathComponent(entry.path))
     }
@@ -76,7 +77,7 @@ public final class Registry {
     public func verifiedPackage(_ ref: ModelReference, for action: String) throws -> ZooPackage {
         let report = try verify(ref, numbers: false)
         guard report.ok else {
-            throw ZooError(file: "\(ref)", "not \(action): the installed package fails verification:\n" + report.summary)
+            throw ToolkitError(.verificationFailed, subject: "\(ref)", "not \(action): the installed package fails verification:\n" + report.summary)
         }
         return try package(ref)
     }
@@ -95,7 +96,7 @@ public final class Registry {
     public func install(from source: URL, numbers: Bool = false) throws -> InstallOutcome {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: source.path, isDirectory: &isDir) else {
-            throw ZooError(file: source.path, "no such file or folder")
+            throw ToolkitError(.missingFile, subject: source.path, "no such file or folder")
         }
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         return try locked(exclusive: true) {
@@ -115,7 +116,7 @@ public final class Registry {
             }
             let report = Verifier.verify(unpacked, numbers: numbers, base: { self.baseUnlocked($0) }, baseLocation: root.path)
             guard report.ok else {
-                throw ZooError(file: source.path, "not installed: verification failed:\n" + report.summary)
+                throw ToolkitError(.verificationFailed, subject: source.path, "not installed: verification failed:\n" + report.summary)
             }
             let manifest = try Manifest.read(unpacked.appendingPathComponent(PackageLayout.manifest))
             let manifestHash = try FileDigest.sha256(of: unpacked.appendingPathComponent(PackageLayout.manifest)).hex
@@ -123,7 +124,7 @@ public final class Registry {
             let rel = Self.relativePath(id: manifest.id, version: manifest.version)
             if let existing = index.entries.first(where: { $0.id == manifest.id && $0.version == manifest.version }) {
                 if existing.manifestSHA256 == manifestHash { return .alreadyInstalled(existing) }
-                throw ZooError(file: source.path, "\(manifest.reference) is already installed with other content "
+                throw ToolkitError(.mismatch, subject: source.path, "\(manifest.reference) is already installed with other content "
                                + "(manifest sha256 \(existing.manifestSHA256), this one \(manifestHash)); remove it first")
             }
             let dest = root.appendingPathComponent(rel)
@@ -132,7 +133,7 @@ public final class Registry {
                 // The index is the truth and we hold the exclusive lock, so the orphan goes.
                 let orphan = stagingURL.appendingPathComponent("orphan-\(UUID().uuidString)")
                 guard rename(dest.path, orphan.path) == 0 else {
-                    throw ZooError(file: dest.path, "exists but is not in index.json, and cannot be moved aside: \(String(cString: strerror(errno)))")
+                    throw ToolkitError(.writeFailed, subject: dest.path, "exists but is not in index.json, and cannot be moved aside: \(String(cString: strerror(errno)))")
                 }
                 try? fm.removeItem(at: orphan)
             }
@@ -142,7 +143,7 @@ public final class Registry {
                                             installed: ISO8601DateFormatter().string(from: Date()))
             do {
                 guard rename(unpacked.path, dest.path) == 0 else {
-                    throw ZooError(file: dest.path, "cannot move the verified package into place: \(String(cString: strerror(errno)))")
+                    throw ToolkitError(.writeFailed, subject: dest.path, "cannot move the verified package into place: \(String(cString: strerror(errno)))")
                 }
                 index.entries.append(entry)
                 try index.write(to: indexURL)
@@ -158,17 +159,17 @@ public final class Registry {
     /// Removes an installed package. Refuses while an installed delta names it as its base.
     @discardableResult
     public func remove(_ ref: ModelReference) throws -> RegistryIndex.Entry {
-        guard let version = ref.version else { throw ZooError(file: "", "remove needs ID@VERSION, got '\(ref)'") }
-        guard FileManager.default.fileExists(atPath: root.path) else { throw ZooError(file: root.path, "\(ref) is not installed (no registry here)") }
+        guard let version = ref.version else { throw ToolkitError(.invalidArgument, "remove needs ID@VERSION, got '\(ref)'") }
+        guard FileManager.default.fileExists(atPath: root.path) else { throw ToolkitError(.missingFile, subject: root.path, "\(ref) is not installed (no registry here)") }
         return try locked(exclusive: true) {
             var index = try RegistryIndex.read(indexURL)
             guard let i = index.entries.firstIndex(where: { $0.id == ref.id && SemanticVersion($0.version) == version }) else {
-                throw ZooError(file: root.path, "\(ref) is not installed")
+                throw ToolkitError(.missingFile, subject: root.path, "\(ref) is not installed")
             }
             let entry = index.entries[i]
             let dependents = index.entries.filter { $0.base == entry.reference }.map(\.reference)
             guard dependents.isEmpty else {
-                throw ZooError(file: root.path, "\(entry.reference) is the base of \(dependents.joined(separator: ", ")); remove those first")
+                throw ToolkitError(.invalidArgument, subject: root.path, "\(entry.reference) is the base of \(dependents.joined(separator: ", ")); remove those first")
             }
             // Move the folder aside first, so the index never names a half-deleted package.
             let fm = FileManager.default
@@ -177,7 +178,7 @@ public final class Registry {
             try fm.createDirectory(at: stagingURL, withIntermediateDirectories: true)
             if fm.fileExists(atPath: dir.path) {
                 guard rename(dir.path, trash.path) == 0 else {
-                    throw ZooError(file: dir.path, "cannot move aside: \(String(cString: strerror(errno)))")
+                    throw ToolkitError(.writeFailed, subject: dir.path, "cannot move aside: \(String(cString: strerror(errno)))")
                 }
             }
             index.entries.remove(at: i)
@@ -232,7 +233,7 @@ public final class Registry {
             switch type {
             case .typeDirectory?: try copyTree(from: s, to: d)
             case .typeRegular?: try fm.copyItem(at: s, to: d)
-            default: throw ZooError(file: s.path, "is not a regular file or folder; a package holds only those")
+            default: throw ToolkitError(.invalidFile, subject: s.path, "is not a regular file or folder; a package holds only those")
             }
         }
     }

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import Formats
 
@@ -29,8 +30,8 @@ public struct RegistryIndex: Codable, Equatable {
     static func read(_ url: URL) throws -> RegistryIndex {
         guard FileManager.default.fileExists(atPath: url.path) else { return RegistryIndex() }
         do { return try JSONDecoder().decode(RegistryIndex.self, from: Data(contentsOf: url)) } catch let e as DecodingError {
-            throw ZooError(file: url.path, "not a registry index: \(Manifest.describe(e))")
-        } catch { throw ZooError(file: url.path, "cannot read: \(error)") }
+            throw ToolkitError(.invalidFile, subject: url.path, "not a registry index: \(Manifest.describe(e))")
+        } catch { throw ToolkitError(.missingFile, subject: url.path, "cannot read: \(error)") }
     }
 
     func write(to url: URL) throws {

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -14,10 +15,10 @@ struct RegistryLock {
         var fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         // A read-only registry (e.g. one shared by a team) can still be read under a shared lock.
         if fd < 0 && !exclusive { fd = open(url.path, O_RDONLY | O_CLOEXEC) }
-        guard fd >= 0 else { throw ZooError(file: url.path, "cannot open the registry lock: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw ToolkitError(.writeFailed, subject: url.path, "cannot open the registry lock: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         while flock(fd, exclusive ? LOCK_EX : LOCK_SH) != 0 {
-            guard errno == EINTR else { throw ZooError(file: url.path, "cannot lock the registry: \(String(cString: strerror(errno)))") }
+            guard errno == EINTR else { throw ToolkitError(.writeFailed, subject: url.path, "cannot lock the registry: \(String(cString: strerror(errno)))") }
         }
         defer { flock(fd, LOCK_UN) }
         return try body()

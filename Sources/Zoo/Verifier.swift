@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import Formats
 import SAM
@@ -35,7 +36,7 @@ public enum Verifier {
         func issue(_ file: String, _ message: String) { report.issues.append(VerificationIssue(file: file, message)) }
 
         let package: ZooPackage
-        do { package = try ZooPackage.read(directory) } catch let e as ZooError {
+        do { package = try ZooPackage.read(directory) } catch let e as ToolkitError {
             issue(PackageLayout.manifest, e.message); return report
         } catch { issue(PackageLayout.manifest, "\(error)"); return report }
         let m = package.manifest
@@ -111,10 +112,8 @@ public enum Verifier {
                 }
             }
             if lines.count == 2 { report.passed.append("numbers: golden outputs reproduced: " + lines.joined(separator: "; ")) }
-        } catch let e as ZooError {
-            issue(e.file.hasPrefix(directory.path) ? String(e.file.dropFirst(directory.path.count + 1)) : e.file, e.message)
-        } catch let e as FormatError {
-            issue(e.file.hasPrefix(directory.path) ? String(e.file.dropFirst(directory.path.count + 1)) : e.file, e.message)
+        } catch let e as ToolkitError where !e.subject.isEmpty {
+            issue(e.subject.hasPrefix(directory.path) ? String(e.subject.dropFirst(directory.path.count + 1)) : e.subject, e.message)
         } catch { issue(PackageLayout.goldenOutputs, "cannot rerun the golden inputs: \(error)") }
         return report
     }

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import Formats
 import Imaging
@@ -12,7 +13,7 @@ public struct ZooPackage {
     public static func read(_ directory: URL) throws -> ZooPackage {
         let url = directory.appendingPathComponent(PackageLayout.manifest)
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw ZooError(file: directory.path, "not a zoo package: no \(PackageLayout.manifest)")
+            throw ToolkitError(.missingFile, subject: directory.path, "not a zoo package: no \(PackageLayout.manifest)")
         }
         return ZooPackage(directory: directory, manifest: try Manifest.read(url))
     }
@@ -27,7 +28,7 @@ public struct ZooPackage {
     public func fullWeights(base: ZooPackage?) throws -> StateDict {
         let own = try storedWeights()
         guard manifest.kind == .delta else { return own }
-        guard let base else { throw ZooError(file: directory.path, "\(manifest.reference) is a delta: its base \(manifest.base?.reference ?? "?") is needed") }
+        guard let base else { throw ToolkitError(.missingFile, subject: directory.path, "\(manifest.reference) is a delta: its base \(manifest.base?.reference ?? "?") is needed") }
         return DeltaWeights.apply(own, to: try base.storedWeights())
     }
 
@@ -41,20 +42,20 @@ public struct ZooPackage {
         let promptsURL = url(PackageLayout.goldenPrompts)
         let prompts: GoldenPrompts
         do { prompts = try JSONDecoder().decode(GoldenPrompts.self, from: Data(contentsOf: promptsURL)) } catch let e as DecodingError {
-            throw ZooError(file: promptsURL.path, "not valid golden prompts: \(Manifest.describe(e))")
-        } catch { throw ZooError(file: promptsURL.path, "cannot read: \(error)") }
+            throw ToolkitError(.invalidFile, subject: promptsURL.path, "not valid golden prompts: \(Manifest.describe(e))")
+        } catch { throw ToolkitError(.missingFile, subject: promptsURL.path, "cannot read: \(error)") }
         // The paths are fixed: never read a file a hostile prompts.json points at outside the package.
         guard prompts.image == PackageLayout.goldenImage, prompts.outputs == PackageLayout.goldenOutputs else {
-            throw ZooError(file: promptsURL.path, "image and outputs must be \(PackageLayout.goldenImage) and \(PackageLayout.goldenOutputs), found \(prompts.image) and \(prompts.outputs)")
+            throw ToolkitError(.invalidFile, subject: promptsURL.path, "image and outputs must be \(PackageLayout.goldenImage) and \(PackageLayout.goldenOutputs), found \(prompts.image) and \(prompts.outputs)")
         }
         try Self.checkPNGHeader(url(prompts.image))
         let image = try ImageIO.read(url(prompts.image))
         let problems = prompts.problems(imageWidth: image.width, imageHeight: image.height)
-        guard problems.isEmpty else { throw ZooError(file: promptsURL.path, problems.joined(separator: "; ")) }
+        guard problems.isEmpty else { throw ToolkitError(.invalidFile, subject: promptsURL.path, problems.joined(separator: "; ")) }
         let outURL = url(prompts.outputs)
         let outputs = try SafeTensors.read(outURL).tensors
         guard let logits = outputs[GoldenPrompts.logitsName], let iou = outputs[GoldenPrompts.iouName] else {
-            throw ZooError(file: outURL.path, "expected tensors '\(GoldenPrompts.logitsName)' and '\(GoldenPrompts.iouName)', found \(outputs.names)")
+            throw ToolkitError(.invalidFile, subject: outURL.path, "expected tensors '\(GoldenPrompts.logitsName)' and '\(GoldenPrompts.iouName)', found \(outputs.names)")
         }
         return (prompts, image, logits, iou)
     }
@@ -64,16 +65,16 @@ public struct ZooPackage {
     public static let maxGoldenSide = 4096
 
     static func checkPNGHeader(_ url: URL) throws {
-        guard let h = FileHandle(forReadingAtPath: url.path) else { throw ZooError(file: url.path, "cannot open for reading") }
+        guard let h = FileHandle(forReadingAtPath: url.path) else { throw ToolkitError(.missingFile, subject: url.path, "cannot open for reading") }
         defer { try? h.close() }
         let head = [UInt8]((try? h.read(upToCount: 24)) ?? Data())
         guard head.count == 24, head[0..<8].elementsEqual([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]),
               head[12..<16].elementsEqual(Array("IHDR".utf8)) else {
-            throw ZooError(file: url.path, "not a PNG image (expected the PNG signature and an IHDR chunk)")
+            throw ToolkitError(.invalidFile, subject: url.path, "not a PNG image (expected the PNG signature and an IHDR chunk)")
         }
         let w = head[16..<20].reduce(0) { $0 << 8 | Int($1) }, hgt = head[20..<24].reduce(0) { $0 << 8 | Int($1) }
         guard (1...maxGoldenSide).contains(w), (1...maxGoldenSide).contains(hgt) else {
-            throw ZooError(file: url.path, "image is \(w) x \(hgt) pixels, at most \(maxGoldenSide) x \(maxGoldenSide) allowed for a golden input")
+            throw ToolkitError(.unsupported, subject: url.path, "image is \(w) x \(hgt) pixels, at most \(maxGoldenSide) x \(maxGoldenSide) allowed for a golden input")
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Diagnostics
 import Foundation
 import Formats
 import SAM
@@ -21,14 +22,14 @@ struct ConvertCommand: ParsableCommand {
         let ext = out.pathExtension.lowercased()
         try CLIErrors.report {
             guard ["safetensors", "pth", "pt"].contains(ext) else {
-                throw FormatError(file: output, "unknown output format '.\(ext)'; use .safetensors, .pth or .pt")
+                throw ToolkitError(.unsupported, subject: output, "unknown output format '.\(ext)'; use .safetensors, .pth or .pt")
             }
             if let dtype, !["f32", "f16", "bf16"].contains(dtype) {
-                throw FormatError(file: output, "--dtype \(dtype) is not one of f32, f16, bf16")
+                throw ToolkitError(.invalidArgument, subject: output, "--dtype \(dtype) is not one of f32, f16, bf16")
             }
             let inURL = URL(fileURLWithPath: input)
             if inURL.standardizedFileURL.path == out.standardizedFileURL.path {
-                throw FormatError(file: output, "the output would overwrite the input")
+                throw ToolkitError(.invalidArgument, subject: output, "the output would overwrite the input")
             }
             var dict = try CheckpointReader.read(inURL, key: key).tensors
             let progress = ProgressBar(label: "writing \(out.lastPathComponent)")

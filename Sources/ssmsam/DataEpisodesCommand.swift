@@ -1,4 +1,5 @@
 import ArgumentParser
+import Diagnostics
 import Foundation
 import MedicalData
 
@@ -40,7 +41,7 @@ struct DataEpisodesCommand: ParsableCommand {
                 let s = try NIfTIReader.readVolume(URL(fileURLWithPath: sv))
                 source = .separateVolume(s, try NIfTIReader.readLabels(URL(fileURLWithPath: sl), matching: s))
             default:
-                throw MedicalDataError(.invalidArgument, "--support-volume and --support-labels go together")
+                throw ToolkitError(.invalidArgument, "--support-volume and --support-labels go together")
             }
             let test = try FewShotTestCase(volume: v, labels: l, organ: organ, labelMap: map, chunks: chunks, support: source)
             let id = try map.id(of: organ)

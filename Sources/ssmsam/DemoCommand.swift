@@ -34,18 +34,17 @@ struct DemoCommand: ParsableCommand {
             let t0 = Date()
             let sam = try SAMModelStore.load(model)
             let loadTime = Date().timeIntervalSince(t0)
-            let img = try SAMImageInput(image: picture, model: sam)
-            let (w, h, rgb) = (img.image.width, img.image.height, img.image)
+            let rgb = picture.rgb()
+            let (w, h) = (rgb.width, rgb.height)
+            var predictor = SAMPredictor(model: sam)
             let t1 = Date()
-            let embedding = sam.encode(img.input).embedding
+            try predictor.setImage(rgb: rgb.pixels, width: w, height: h)
             let encodeTime = Date().timeIntervalSince(t1)
-            let point = img.preprocessing.transform(PromptPoint(x: Float(prompt.x), y: Float(prompt.y)), originalHeight: h, originalWidth: w)
             let t2 = Date()
-            let (low, iou) = sam.predict(embedding: embedding, points: [point], multimask: true)
-            let best = SAMPostprocessing.bestMaskIndex(iou)
-            let masks = SAMPostprocessing.masks(low, modelSize: sam.imageEncoder.inputSize, inputSize: img.resized, originalSize: (h, w))
+            let result = try predictor.predict(points: [PromptPoint(x: Float(prompt.x), y: Float(prompt.y))], multimask: true)
+            let (iou, best) = (result.iou, result.best)
             let decodeTime = Date().timeIntervalSince(t2)
-            let prediction = masks.narrow(axis: 1, start: best, length: 1).data.map { $0 > 0 ? UInt8(1) : 0 }
+            let prediction = result.mask(best).map { $0 ? UInt8(1) : 0 }
 
             let dir = URL(fileURLWithPath: outDir)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -62,7 +61,7 @@ struct DemoCommand: ParsableCommand {
             print("model \(model): \(sam.config.preset ?? "custom") encoder, input \(sam.imageEncoder.inputSize) px")
             print("point (\(prompt.x), \(prompt.y)); SAM's pick: mask \(best) of \(iou.count), the highest predicted IoU")
             for k in 0..<iou.count {
-                let candidate = masks.narrow(axis: 1, start: k, length: 1).data.map { $0 > 0 ? UInt8(1) : 0 }
+                let candidate = result.mask(k).map { $0 ? UInt8(1) : 0 }
                 let dice = try truth.map { try Dice.of(prediction: candidate, truth: $0) }
                 print(String(format: "  mask %d: predicted IoU %.3f, %5d pixels", k, iou.data[k], candidate.reduce(0) { $0 + Int($1) })
                       + (dice.map { String(format: ", Dice %.4f", $0) } ?? "") + (k == best ? "  <- written" : ""))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Formats
+import Imaging
 import SAM
 import TensorCore
 
@@ -17,15 +18,17 @@ struct EncodeCommand: ParsableCommand {
     func run() throws {
         try CLIErrors.report {
             let sam = try model.load()
-            let img = try SAMImageInput(path: image, model: sam)
-            let embedding = sam.encode(img.input).embedding
+            let picture = try ImageIO.read(URL(fileURLWithPath: image)).rgb()
+            let (input, _) = try SAMPreprocessing(modelSize: sam.imageEncoder.inputSize)
+                .modelInput(rgb: picture.pixels, width: picture.width, height: picture.height)
+            let embedding = sam.encode(input).embedding
             try Numpy.write(StoredTensor(embedding), to: URL(fileURLWithPath: out))
             print("wrote \(out): embedding \(embedding.shape)")
             if let n = time, n > 0 {
                 var times: [Double] = []
                 for i in 1...n {
                     let t0 = Date()
-                    _ = sam.encode(img.input)
+                    _ = sam.encode(input)
                     times.append(Date().timeIntervalSince(t0))
                     FileHandle.standardError.write(Data("encoder run \(i)/\(n): \(String(format: "%.3f", times.last!)) s\n".utf8))
                 }

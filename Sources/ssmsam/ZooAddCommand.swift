@@ -1,4 +1,5 @@
 import ArgumentParser
+import Diagnostics
 import Foundation
 import SAM
 import Zoo
@@ -58,7 +59,7 @@ struct ZooAddCommand: ParsableCommand {
             if let catalogueEntry {
                 let issues = try Catalogue.compare(built: try ZooPackage.read(tmp), with: URL(fileURLWithPath: catalogueEntry))
                 guard issues.isEmpty else {
-                    throw ZooError(file: checkpoint, "does not reproduce the catalogue entry \(catalogueEntry):\n"
+                    throw ToolkitError(.verificationFailed, subject: checkpoint, "does not reproduce the catalogue entry \(catalogueEntry):\n"
                                    + issues.map { "  \($0)" }.joined(separator: "\n"))
                 }
                 print("matches the catalogue entry \(catalogueEntry): weights sha256" + (FileManager.default.fileExists(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Diagnostics
 import Foundation
 import Zoo
 
@@ -21,7 +22,7 @@ struct ZooShowCommand: ParsableCommand {
             }
             let file = package.url(manifest ? PackageLayout.manifest : PackageLayout.card)
             do { print(try String(contentsOf: file, encoding: .utf8), terminator: "") } catch {
-                throw ZooError(file: file.path, "cannot read: \(error.localizedDescription)")
+                throw ToolkitError(.missingFile, subject: file.path, "cannot read: \(error.localizedDescription)")
             }
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Diagnostics
 import Foundation
 import Zoo
 
@@ -34,7 +35,7 @@ struct ZooVerifyCommand: ParsableCommand {
             }
             printReport(report)
             guard report.ok else {
-                throw ZooError(file: entry, "verification failed: \(report.issues.count) issue\(report.issues.count == 1 ? "" : "s")")
+                throw ToolkitError(.verificationFailed, subject: entry, "verification failed: \(report.issues.count) issue\(report.issues.count == 1 ? "" : "s")")
             }
             print("verified \(report.reference)")
         }

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import XCTest
 @testable import Formats
@@ -8,6 +9,7 @@ final class HostileInputTests: XCTestCase {
                              file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try CheckpointReader.read(Fixtures.url(name), key: key), file: file, line: line) { error in
             let text = "\(error)"
+            XCTAssertTrue((error as? ToolkitError)?.subject.hasSuffix(name) == true, "not a ToolkitError about the file: \(text)", file: file, line: line)
             XCTAssertTrue(text.contains(name), "error does not name the file: \(text)", file: file, line: line)
             for n in needles { XCTAssertTrue(text.contains(n), "'\(n)' not in: \(text)", file: file, line: line) }
         }

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import TensorCore
 import XCTest
@@ -63,7 +64,10 @@ final class RoundTripTests: XCTestCase {
         var dict = StateDict()
         dict["w"] = StoredTensor(dtype: .f32, shape: [2], bytes: Data(count: 8))
         let missing = tmp.appendingPathComponent("no/such/dir/w.pth")
-        XCTAssertThrowsError(try TorchZipWriter.write(dict, to: missing))
+        XCTAssertThrowsError(try TorchZipWriter.write(dict, to: missing)) { e in
+            XCTAssertEqual((e as? ToolkitError)?.kind, .writeFailed, "\(e)")
+            XCTAssertEqual((e as? ToolkitError)?.subject, missing.path, "\(e)")
+        }
         struct Boom: Error {}
         let out = tmp.appendingPathComponent("w.safetensors")
         XCTAssertThrowsError(try AtomicFile.write(to: out) { h in try h.write(contentsOf: Data([1, 2, 3])); throw Boom() })

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import MedicalData
 import XCTest
@@ -9,10 +10,10 @@ final class BadInputTests: XCTestCase {
     override func setUpWithError() throws { dir = try TestPaths.tempDir() }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
-    func expect(_ kind: MedicalDataError.Kind, containing parts: [String], _ body: () throws -> Void,
+    func expect(_ kind: ToolkitError.Kind, containing parts: [String], _ body: () throws -> Void,
                 file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try body(), file: file, line: line) { error in
-            guard let e = error as? MedicalDataError else { return XCTFail("unexpected error \(error)", file: file, line: line) }
+            guard let e = error as? ToolkitError else { return XCTFail("unexpected error \(error)", file: file, line: line) }
             XCTAssertEqual(e.kind, kind, "\(e)", file: file, line: line)
             for p in parts { XCTAssertTrue(e.description.contains(p), "'\(e)' lacks '\(p)'", file: file, line: line) }
         }
@@ -39,7 +40,7 @@ final class BadInputTests: XCTestCase {
         let full = try Data(contentsOf: TestPaths.ct)
         let url = dir.appendingPathComponent("truncated.nii.gz")
         try full.prefix(full.count / 3).write(to: url)
-        expect(.corruptData, containing: [url.path, "truncated or corrupt"]) { _ = try NIfTIReader.readVolume(url) }
+        expect(.invalidFile, containing: [url.path, "truncated or corrupt"]) { _ = try NIfTIReader.readVolume(url) }
     }
 
     func testMismatchedGrids() throws {

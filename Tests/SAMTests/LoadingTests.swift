@@ -1,4 +1,5 @@
 import XCTest
+import Diagnostics
 import Formats
 import SAM
 import TensorCore
@@ -24,7 +25,41 @@ final class LoadingTests: XCTestCase {
         var dict = StateDict()
         dict["fc.weight"] = StoredTensor(Tensor.zeros([2, 2]))
         XCTAssertThrowsError(try SAMModel(dict, file: "resnet.pth")) { e in
+            XCTAssertEqual((e as? ToolkitError)?.kind, .mismatch, "\(e)")
             XCTAssertTrue("\(e)".contains("not a SAM checkpoint"), "\(e)")
+        }
+    }
+
+    /// Settings that shapes cannot show (heads) or a config file can get wrong are checked before the model
+    /// is built: an error naming the file, not a failed precondition.
+    func testRefusesAnArchitectureThatCannotBeBuilt() throws {
+        let (weights, _) = try SAMFixtures.file("sam_small.safetensors")
+        var config = try SAMFixtures.model().config
+        config.decoder.heads = 3
+        config.encoder.windowSize = 0
+        XCTAssertThrowsError(try SAMModel(weights, file: "small.safetensors", config: config)) { e in
+            XCTAssertEqual((e as? ToolkitError)?.kind, .invalidFile, "\(e)")
+            let m = "\(e)"
+            XCTAssertTrue(m.hasPrefix("small.safetensors: not a usable SAM architecture: "), m)
+            XCTAssertTrue(m.contains("decoder.promptDim 32 does not split into 3 heads (downsample 2)"), m)
+            XCTAssertTrue(m.contains("encoder.windowSize is 0, expected a positive size"), m)
+        }
+        XCTAssertEqual(try SAMFixtures.model().config.problems, [])
+        for name in SAMConfig.presetNames { XCTAssertEqual(SAMConfig.preset(name)!.problems, [], name) }
+    }
+
+    /// A hostile checkpoint's tensors of too few dimensions, or of zero size, are errors during detection.
+    func testDetectionRefusesDegenerateShapes() throws {
+        var (weights, _) = try SAMFixtures.file("sam_small.safetensors")
+        weights["image_encoder.patch_embed.proj.weight"] = StoredTensor(Tensor.zeros([64]))
+        XCTAssertThrowsError(try SAMModel(weights, file: "flat.safetensors")) { e in
+            XCTAssertEqual((e as? ToolkitError)?.kind, .mismatch, "\(e)")
+            XCTAssertTrue("\(e)".contains("'image_encoder.patch_embed.proj.weight' has shape [64], expected at least 3 dimensions"), "\(e)")
+        }
+        (weights, _) = try SAMFixtures.file("sam_small.safetensors")
+        weights["mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight"] = StoredTensor(Tensor.zeros([0, 32]))
+        XCTAssertThrowsError(try SAMModel(weights, file: "zero.safetensors")) { e in
+            XCTAssertTrue("\(e)".contains("decoder.attentionDownsample is 0, expected a positive size"), "\(e)")
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Diagnostics
 import SAM
 import TensorCore
 
@@ -30,7 +31,15 @@ final class PreprocessingTests: XCTestCase {
     func testRefusesAnImageThatResizesToNothing() {
         let pre = SAMPreprocessing(modelSize: 128)
         XCTAssertThrowsError(try pre.modelInput(rgb: [UInt8](repeating: 0, count: 3000 * 3), width: 3000, height: 1)) { e in
+            XCTAssertEqual((e as? ToolkitError)?.kind, .unsupported, "\(e)")
             XCTAssertTrue("\(e)".contains("3000 x 1"), "\(e)")
+        }
+    }
+
+    func testRefusesPixelsThatDoNotFitTheSize() {
+        XCTAssertThrowsError(try SAMPreprocessing(modelSize: 128).modelInput(rgb: [1, 2, 3], width: 2, height: 1)) { e in
+            XCTAssertEqual((e as? ToolkitError)?.kind, .invalidArgument, "\(e)")
+            XCTAssertEqual("\(e)", "3 bytes for a 2 x 1 RGB image, expected 6")
         }
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+import Diagnostics
 import TensorCore
 
 /// Invalid shapes are refused with messages that name both shapes; no silent broadcasting.
@@ -6,6 +7,7 @@ final class ShapeErrorTests: XCTestCase {
     func testBroadcastRefusesWhatPyTorchRefuses() throws {
         XCTAssertEqual(try Shape.broadcast([3, 1, 5], [4, 1]), [3, 4, 5])
         XCTAssertThrowsError(try Shape.broadcast([3, 4], [5, 4])) { e in
+            XCTAssertEqual((e as? ToolkitError)?.kind, .mismatch, "\(e)")
             XCTAssertTrue("\(e)".contains("[3, 4]") && "\(e)".contains("[5, 4]"), "\(e)")
         }
     }

@@ -63,6 +63,15 @@ final class ManifestTests: XCTestCase {
             "golden/outputs.safetensors: numbers not checked: the package failed the checks above"])
     }
 
+    func testGoldenPromptsStayInsideTheImage() {
+        XCTAssertEqual(GoldenPrompts(points: [.init(x: 3, y: 4, label: 1)], box: [1, 2, 95.5, 50], multimask: false)
+            .problems(imageWidth: 96, imageHeight: 96), [])
+        XCTAssertEqual(GoldenPrompts(points: [], box: [1, 2, 96, 50], multimask: false).problems(imageWidth: 96, imageHeight: 96),
+                       ["box [1.0, 2.0, 96.0, 50.0] has a corner outside the 96 x 96 image"])
+        XCTAssertEqual(GoldenPrompts(points: [.init(x: 3, y: -1, label: 2)], multimask: true).problems(imageWidth: 96, imageHeight: 96),
+                       ["points[0] (3.0, -1.0) is outside the 96 x 96 image", "points[0].label is 2, expected 0 or 1"])
+    }
+
     func testManifestRoundTripsThroughJSON() throws {
         let work = try ZooFixtures.temporaryDirectory(self)
         let url = try ZooFixtures.buildBase(in: work).appendingPathComponent(PackageLayout.manifest)

@@ -2,7 +2,7 @@
 // TensorCore and Formats sources as one module, so internal readers (Unpickler, ZipArchive) are reachable.
 // The reader under test is chosen by the FUZZ_TARGET environment variable:
 //   pickle, pth, legacy, safetensors, npy, npz, onnx
-// Any thrown FormatError is an expected outcome; a crash, trap or sanitizer report is a finding.
+// Any thrown ToolkitError is an expected outcome; a crash, trap or sanitizer report is a finding.
 import Foundation
 
 private let target = ProcessInfo.processInfo.environment["FUZZ_TARGET"] ?? "pth"
@@ -30,7 +30,7 @@ public func fuzzOne(_ bytes: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         case "onnx": _ = try ONNXReader.parse(data, url: onnxDir.appendingPathComponent("model.onnx"))
         default: fatalError("unknown FUZZ_TARGET \(target)")
         }
-    } catch is FormatError {
+    } catch is ToolkitError {
     } catch {
         fatalError("unexpected error type: \(error)")
     }

@@ -10,10 +10,10 @@ TARGETS=("$@"); [[ ${#TARGETS[@]} -eq 0 ]] && TARGETS=(pickle pth legacy safeten
 OUT=$ROOT/.build/fuzz; mkdir -p "$OUT/modules"
 FIX=$ROOT/Tests/FormatsTests/Fixtures
 
-# One module from FileIO + TensorCore + Formats sources (their imports of each other dropped).
+# One module from Diagnostics + FileIO + TensorCore + Formats sources (their imports of each other dropped).
 SRC=$OUT/src; rm -rf "$SRC"; mkdir -p "$SRC"
-for f in $(find Sources/FileIO Sources/TensorCore Sources/Formats -name '*.swift'); do
-  sed -E 's/^(@_exported )?import (TensorCore|FileIO)$//' "$f" > "$SRC/$(echo "$f" | tr / _)"
+for f in $(find Sources/Diagnostics Sources/FileIO Sources/TensorCore Sources/Formats -name '*.swift'); do
+  sed -E 's/^(@_exported )?import (Diagnostics|TensorCore|FileIO)$//' "$f" > "$SRC/$(echo "$f" | tr / _)"
 done
 cat > "$OUT/modules/module.modulemap" <<MAP
 module CONNX [system] {

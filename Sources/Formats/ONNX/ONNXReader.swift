@@ -1,4 +1,5 @@
 import CONNX
+import Diagnostics
 import Foundation
 import TensorCore
 
@@ -23,7 +24,7 @@ public enum ONNXReader {
     public static func read(_ url: URL, mapNames: Bool = true) throws -> StateDict {
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw FormatError(file: url.path, "cannot read: \(error.localizedDescription)")
+            throw ToolkitError(.missingFile, subject: url.path, "cannot read: \(error.localizedDescription)")
         }
         return try parse(data, url: url, mapNames: mapNames)
     }
@@ -31,13 +32,13 @@ public enum ONNXReader {
     /// Parses model bytes; `url` locates external data files (relative to its folder).
     public static func parse(_ data: Data, url: URL, mapNames: Bool = true) throws -> StateDict {
         let file = url.path
-        guard data.count <= maxModelBytes else { throw FormatError(file: file, "\(data.count) bytes exceeds protobuf's 2 GiB limit") }
+        guard data.count <= maxModelBytes else { throw ToolkitError(.unsupported, subject: file, "\(data.count) bytes exceeds protobuf's 2 GiB limit") }
         let model = data.withUnsafeBytes { b -> UnsafeMutablePointer<Onnx__ModelProto>? in
             onnx__model_proto__unpack(nil, b.count, b.baseAddress?.assumingMemoryBound(to: UInt8.self))
         }
-        guard let model else { throw FormatError(file: file, "not an ONNX model: the protobuf does not parse as a ModelProto") }
+        guard let model else { throw ToolkitError(.invalidFile, subject: file, "not an ONNX model: the protobuf does not parse as a ModelProto") }
         defer { onnx__model_proto__free_unpacked(model, nil) }
-        guard let graph = model.pointee.graph else { throw FormatError(file: file, "ONNX model without a graph") }
+        guard let graph = model.pointee.graph else { throw ToolkitError(.invalidFile, subject: file, "ONNX model without a graph") }
         let g = graph.pointee
         var weights: [(name: String, tensor: StoredTensor)] = []
         var nodes: [ONNXNode] = []
@@ -66,7 +67,7 @@ public enum ONNXReader {
         let named = mapNames ? ONNXNameMapper.map(weights, nodes: nodes) : weights
         var dict = StateDict()
         for (name, t) in named {
-            guard dict[name] == nil else { throw FormatError(file: file, "two weights are named '\(name)'") }
+            guard dict[name] == nil else { throw ToolkitError(.invalidFile, subject: file, "two weights are named '\(name)'") }
             dict[name] = t
         }
         return dict
@@ -77,27 +78,27 @@ public enum ONNXReader {
     /// Decodes one TensorProto: raw_data, typed fields or external data.
     static func tensor(_ t: Onnx__TensorProto, name: String, folder: URL, file: String) throws -> StoredTensor {
         guard let dtype = dtypes[t.data_type] else {
-            throw FormatError(file: file, "tensor '\(name)': ONNX data type \(typeNames[t.data_type] ?? String(t.data_type)) is not supported")
+            throw ToolkitError(.unsupported, subject: file, "tensor '\(name)': ONNX data type \(typeNames[t.data_type] ?? String(t.data_type)) is not supported")
         }
-        guard t.n_dims <= maxDims else { throw FormatError(file: file, "tensor '\(name)': \(t.n_dims) dimensions, more than \(maxDims)") }
+        guard t.n_dims <= maxDims else { throw ToolkitError(.unsupported, subject: file, "tensor '\(name)': \(t.n_dims) dimensions, more than \(maxDims)") }
         let shape = (0 ..< t.n_dims).map { Int(t.dims[$0]) }
-        guard shape.allSatisfy({ $0 >= 0 }) else { throw FormatError(file: file, "tensor '\(name)': negative dimension in \(shape)") }
+        guard shape.allSatisfy({ $0 >= 0 }) else { throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': negative dimension in \(shape)") }
         var count = 1
         for d in shape {
             let r = count.multipliedReportingOverflow(by: d)
-            guard !r.overflow, r.partialValue <= Int(Int32.max) * 8 else { throw FormatError(file: file, "tensor '\(name)': shape \(shape) is too large") }
+            guard !r.overflow, r.partialValue <= Int(Int32.max) * 8 else { throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': shape \(shape) is too large") }
             count = r.partialValue
         }
         let bytes = count * dtype.byteSize
         func checkCount(_ n: Int, _ field: String) throws {
-            guard n == count else { throw FormatError(file: file, "tensor '\(name)': \(dtype.rawValue) \(shape) needs \(count) values, \(field) holds \(n)") }
+            guard n == count else { throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': \(dtype.rawValue) \(shape) needs \(count) values, \(field) holds \(n)") }
         }
         if t.has_data_location != 0 && t.data_location == 1 {
             return StoredTensor(dtype: dtype, shape: shape, bytes: try external(t, name: name, bytes: bytes, folder: folder, file: file))
         }
         if t.has_raw_data != 0 {
             guard t.raw_data.len == bytes else {
-                throw FormatError(file: file, "tensor '\(name)': \(dtype.rawValue) \(shape) needs \(bytes) bytes, raw_data holds \(t.raw_data.len)")
+                throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': \(dtype.rawValue) \(shape) needs \(bytes) bytes, raw_data holds \(t.raw_data.len)")
             }
             return StoredTensor(dtype: dtype, shape: shape, bytes: bytes == 0 ? Data() : Data(bytes: t.raw_data.data, count: bytes))
         }
@@ -138,29 +139,29 @@ public enum ONNXReader {
             info[k] = string(e.value) ?? ""
         }
         guard let location = info["location"], !location.isEmpty else {
-            throw FormatError(file: file, "tensor '\(name)': external data without a location")
+            throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': external data without a location")
         }
         let parts = location.split(whereSeparator: { $0 == "/" || $0 == "\\" })
         guard !location.hasPrefix("/"), !location.hasPrefix("\\"), !location.contains(":"), !parts.contains("..") else {
-            throw FormatError(file: file, "tensor '\(name)': external data location '\(location)' must be a relative path inside the model's folder (absolute paths and '..' are refused)")
+            throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': external data location '\(location)' must be a relative path inside the model's folder (absolute paths and '..' are refused)")
         }
         let offset = Int(info["offset"] ?? "0") ?? -1
         let length = info["length"].map { Int($0) ?? -1 } ?? bytes
         guard offset >= 0, length == bytes else {
-            throw FormatError(file: file, "tensor '\(name)': external data offset \(info["offset"] ?? "0"), length \(info["length"] ?? "-"); the tensor needs \(bytes) bytes")
+            throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': external data offset \(info["offset"] ?? "0"), length \(info["length"] ?? "-"); the tensor needs \(bytes) bytes")
         }
         let dataURL = folder.appendingPathComponent(parts.joined(separator: "/"))
         guard let h = FileHandle(forReadingAtPath: dataURL.path) else {
-            throw FormatError(file: file, "tensor '\(name)': cannot open external data file \(dataURL.path)")
+            throw ToolkitError(.missingFile, subject: file, "tensor '\(name)': cannot open external data file \(dataURL.path)")
         }
         defer { try? h.close() }
         let size = (try? h.seekToEnd()).map(Int.init) ?? 0
         guard offset <= size, bytes <= size - offset else {
-            throw FormatError(file: file, "tensor '\(name)': external data \(offset)+\(bytes) bytes runs past the end of \(location) (\(size) bytes)")
+            throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': external data \(offset)+\(bytes) bytes runs past the end of \(location) (\(size) bytes)")
         }
         try h.seek(toOffset: UInt64(offset))
         let d = try h.read(upToCount: bytes) ?? Data()
-        guard d.count == bytes else { throw FormatError(file: file, "tensor '\(name)': read \(d.count) of \(bytes) bytes from \(location)") }
+        guard d.count == bytes else { throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': read \(d.count) of \(bytes) bytes from \(location)") }
         return d
     }
 }

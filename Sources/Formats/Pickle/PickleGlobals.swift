@@ -1,3 +1,4 @@
+import Diagnostics
 import TensorCore
 
 /// The allow-list of globals a checkpoint's pickle may name, and what "calling" each one means.
@@ -22,7 +23,7 @@ enum PickleGlobals {
         let full = "\(module).\(name)"
         if module == "torch", storageDTypes[name] != nil { return PickleGlobal(module: module, name: name) }
         guard callables.contains(full) else {
-            throw FormatError(file: file, "pickle references \(full), which is not on the allow-list of checkpoint globals (refused; nothing was executed)")
+            throw ToolkitError(.unsupported, subject: file, "pickle references \(full), which is not on the allow-list of checkpoint globals (refused; nothing was executed)")
         }
         return PickleGlobal(module: module, name: name)
     }
@@ -36,7 +37,7 @@ enum PickleGlobals {
             // OrderedDict(iterable_of_pairs) is legal, though torch writes OrderedDict() and SETITEMS.
             if let first = args.first, let pairs = first.sequence {
                 for p in pairs {
-                    guard let kv = p.sequence, kv.count == 2 else { throw FormatError(file: file, "OrderedDict argument is not a list of pairs") }
+                    guard let kv = p.sequence, kv.count == 2 else { throw ToolkitError(.invalidFile, subject: file, "OrderedDict argument is not a list of pairs") }
                     d.set(kv[0], kv[1])
                 }
             }
@@ -45,7 +46,7 @@ enum PickleGlobals {
             return try rebuildTensor(args, file: file)
         case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
             guard let data = args.first, case .tensor = data else {
-                throw FormatError(file: file, "_rebuild_parameter expects a tensor, found \(args.first?.kind ?? "nothing")")
+                throw ToolkitError(.invalidFile, subject: file, "_rebuild_parameter expects a tensor, found \(args.first?.kind ?? "nothing")")
             }
             return data
         case "torch.Size":
@@ -54,7 +55,7 @@ enum PickleGlobals {
             return .list(PickleList(args.first?.sequence ?? []))
         default:
             if g.module == "torch", storageDTypes[g.name] != nil {
-                throw FormatError(file: file, "pickle calls storage class torch.\(g.name) directly (only persistent ids may name storages)")
+                throw ToolkitError(.invalidFile, subject: file, "pickle calls storage class torch.\(g.name) directly (only persistent ids may name storages)")
             }
             return .object(PickleObject(g, args: args))
         }
@@ -62,19 +63,19 @@ enum PickleGlobals {
 
     /// `_rebuild_tensor_v2(storage, offset, size, stride, requires_grad, backward_hooks[, metadata])`.
     static func rebuildTensor(_ args: [PickleValue], file: String) throws -> PickleValue {
-        guard args.count >= 4 else { throw FormatError(file: file, "_rebuild_tensor_v2 with \(args.count) arguments, expected at least 4") }
+        guard args.count >= 4 else { throw ToolkitError(.invalidFile, subject: file, "_rebuild_tensor_v2 with \(args.count) arguments, expected at least 4") }
         guard case .storage(let s) = args[0] else {
-            throw FormatError(file: file, "_rebuild_tensor_v2: first argument is a \(args[0].kind), expected a storage")
+            throw ToolkitError(.invalidFile, subject: file, "_rebuild_tensor_v2: first argument is a \(args[0].kind), expected a storage")
         }
         guard let offset = args[1].intValue, let sizeV = args[2].sequence, let strideV = args[3].sequence else {
-            throw FormatError(file: file, "_rebuild_tensor_v2: offset, size and stride must be an int and two tuples")
+            throw ToolkitError(.invalidFile, subject: file, "_rebuild_tensor_v2: offset, size and stride must be an int and two tuples")
         }
         let size = try sizeV.map { v -> Int in
-            guard let i = v.intValue else { throw FormatError(file: file, "_rebuild_tensor_v2: size holds a \(v.kind)") }
+            guard let i = v.intValue else { throw ToolkitError(.invalidFile, subject: file, "_rebuild_tensor_v2: size holds a \(v.kind)") }
             return i
         }
         let stride = try strideV.map { v -> Int in
-            guard let i = v.intValue else { throw FormatError(file: file, "_rebuild_tensor_v2: stride holds a \(v.kind)") }
+            guard let i = v.intValue else { throw ToolkitError(.invalidFile, subject: file, "_rebuild_tensor_v2: stride holds a \(v.kind)") }
             return i
         }
         return .tensor(TorchTensorRef(storage: s, offset: offset, size: size, stride: stride))
@@ -83,17 +84,17 @@ enum PickleGlobals {
     /// Turns a persistent id `('storage', StorageClass, key, location, numel[, view_metadata])` into a storage.
     static func persistentLoad(_ pid: PickleValue, file: String) throws -> PickleValue {
         guard let t = pid.sequence, t.count >= 5, case .string("storage") = t[0] else {
-            throw FormatError(file: file, "persistent id is not ('storage', class, key, location, numel): \(pid.kind)")
+            throw ToolkitError(.invalidFile, subject: file, "persistent id is not ('storage', class, key, location, numel): \(pid.kind)")
         }
         guard case .global(let g) = t[1], g.module == "torch", let dtype = storageDTypes[g.name] else {
-            throw FormatError(file: file, "persistent id names \(t[1].kind), not a torch storage class")
+            throw ToolkitError(.invalidFile, subject: file, "persistent id names \(t[1].kind), not a torch storage class")
         }
-        guard case .string(let key) = t[2] else { throw FormatError(file: file, "persistent id key is a \(t[2].kind), expected str") }
-        guard let numel = t[4].intValue, numel >= 0 else { throw FormatError(file: file, "storage \(key): element count is not a non-negative int") }
+        guard case .string(let key) = t[2] else { throw ToolkitError(.invalidFile, subject: file, "persistent id key is a \(t[2].kind), expected str") }
+        guard let numel = t[4].intValue, numel >= 0 else { throw ToolkitError(.invalidFile, subject: file, "storage \(key): element count is not a non-negative int") }
         var view: (String, Int, Int)? = nil
         if t.count >= 6, let v = t[5].sequence {
             guard v.count == 3, case .string(let root) = v[0], let off = v[1].intValue, let n = v[2].intValue else {
-                throw FormatError(file: file, "storage \(key): view metadata is not (key, offset, size)")
+                throw ToolkitError(.invalidFile, subject: file, "storage \(key): view metadata is not (key, offset, size)")
             }
             view = (root, off, n)
         }

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// A restricted unpickler for the pickles `torch.save` writes (protocols 2 to 5).
@@ -46,7 +47,7 @@ struct Unpickler {
         var p = start
         let n = b.count
         func need(_ k: Int) throws {
-            guard k >= 0, k <= n - p else { throw FormatError(file: file, "pickle truncated at byte \(p): needs \(k) more bytes, \(n - p) left") }
+            guard k >= 0, k <= n - p else { throw ToolkitError(.invalidFile, subject: file, "pickle truncated at byte \(p): needs \(k) more bytes, \(n - p) left") }
         }
         func u8() throws -> Int { try need(1); defer { p += 1 }; return Int(b[p]) }
         func u16() throws -> Int { try need(2); defer { p += 2 }; return Int(UInt16(littleEndian: b.loadUnaligned(fromByteOffset: p, as: UInt16.self))) }
@@ -56,7 +57,7 @@ struct Unpickler {
             try need(8)
             let v = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: p, as: UInt64.self))
             p += 8
-            guard v <= UInt64(Int.max) else { throw FormatError(file: file, "pickle length \(v) at byte \(p - 8) is too large") }
+            guard v <= UInt64(Int.max) else { throw ToolkitError(.invalidFile, subject: file, "pickle length \(v) at byte \(p - 8) is too large") }
             return Int(v)
         }
         func raw(_ k: Int) throws -> UnsafeRawBufferPointer {
@@ -65,14 +66,14 @@ struct Unpickler {
         func utf8(_ k: Int) throws -> String {
             let r = try raw(k)
             guard let s = String(validating: r.bindMemory(to: UInt8.self), as: UTF8.self) else {
-                throw FormatError(file: file, "pickle string at byte \(p - k) is not valid UTF-8")
+                throw ToolkitError(.invalidFile, subject: file, "pickle string at byte \(p - k) is not valid UTF-8")
             }
             return s
         }
         func line() throws -> String {
             var e = p
             while e < n, b[e] != 0x0a { e += 1 }
-            guard e < n else { throw FormatError(file: file, "pickle truncated: unterminated line at byte \(p)") }
+            guard e < n else { throw ToolkitError(.invalidFile, subject: file, "pickle truncated: unterminated line at byte \(p)") }
             let s = String(decoding: UnsafeRawBufferPointer(rebasing: b[p ..< e]), as: UTF8.self)
             p = e + 1
             return s
@@ -84,10 +85,10 @@ struct Unpickler {
             switch op {
             case 0x80: // PROTO
                 let v = try u8()
-                guard v <= 5 else { throw FormatError(file: file, "pickle protocol \(v) is not supported (2 to 5 are)") }
+                guard v <= 5 else { throw ToolkitError(.unsupported, subject: file, "pickle protocol \(v) is not supported (2 to 5 are)") }
             case 0x95: _ = try u64() // FRAME: a length hint; frames are read through transparently.
             case 0x2e: // STOP
-                guard let top = stack.popLast() else { throw FormatError(file: file, "pickle STOP with an empty stack") }
+                guard let top = stack.popLast() else { throw ToolkitError(.invalidFile, subject: file, "pickle STOP with an empty stack") }
                 try checkFinalDepth(top, at)
                 return (top, p)
             case 0x28: marks.append(stack.count) // MARK
@@ -103,7 +104,7 @@ struct Unpickler {
             case 0x8a: try push(try long(raw(try u8()))) // LONG1
             case 0x8b: // LONG4
                 let k = try i32()
-                guard k >= 0 else { throw FormatError(file: file, "pickle LONG4 with negative length at byte \(at)") }
+                guard k >= 0 else { throw ToolkitError(.invalidFile, subject: file, "pickle LONG4 with negative length at byte \(at)") }
                 try push(try long(raw(k)))
             case 0x47: // BINFLOAT (big-endian double)
                 try need(8)
@@ -115,7 +116,7 @@ struct Unpickler {
             case 0x8d: try push(.string(try utf8(try u64()))) // BINUNICODE8
             case 0x54: // BINSTRING (python 2 str; latin-1 as torch's loader assumes for ASCII data)
                 let k = try i32()
-                guard k >= 0 else { throw FormatError(file: file, "pickle BINSTRING with negative length at byte \(at)") }
+                guard k >= 0 else { throw ToolkitError(.invalidFile, subject: file, "pickle BINSTRING with negative length at byte \(at)") }
                 try push(.string(String(decoding: try raw(k), as: UTF8.self)))
             case 0x55: try push(.string(String(decoding: try raw(try u8()), as: UTF8.self))) // SHORT_BINSTRING
             case 0x42: try push(.bytes(Data(try raw(try u32())))) // BINBYTES
@@ -168,21 +169,21 @@ struct Unpickler {
             case 0x93: // STACK_GLOBAL
                 let nameV = try pop(at), moduleV = try pop(at)
                 guard case .string(let name) = nameV, case .string(let module) = moduleV else {
-                    throw FormatError(file: file, "pickle STACK_GLOBAL at byte \(at) needs two strings")
+                    throw ToolkitError(.invalidFile, subject: file, "pickle STACK_GLOBAL at byte \(at) needs two strings")
                 }
                 try push(.global(try PickleGlobals.resolve(module: module, name: name, file: file)))
             case 0x52, 0x81: // REDUCE, NEWOBJ
                 let args = try pop(at), callee = try pop(at)
                 guard case .global(let g) = callee else {
-                    throw FormatError(file: file, "pickle \(op == 0x52 ? "REDUCE" : "NEWOBJ") at byte \(at) calls a \(callee.kind), not an allowed global")
+                    throw ToolkitError(.invalidFile, subject: file, "pickle \(op == 0x52 ? "REDUCE" : "NEWOBJ") at byte \(at) calls a \(callee.kind), not an allowed global")
                 }
-                guard let a = args.sequence else { throw FormatError(file: file, "pickle call of \(g.module).\(g.name) with a \(args.kind) of arguments") }
+                guard let a = args.sequence else { throw ToolkitError(.invalidFile, subject: file, "pickle call of \(g.module).\(g.name) with a \(args.kind) of arguments") }
                 try push(try PickleGlobals.call(g, a, file: file))
             case 0x92: // NEWOBJ_EX
                 _ = try pop(at) // kwargs
                 let args = try pop(at), callee = try pop(at)
                 guard case .global(let g) = callee, let a = args.sequence else {
-                    throw FormatError(file: file, "pickle NEWOBJ_EX at byte \(at) calls a \(callee.kind)")
+                    throw ToolkitError(.invalidFile, subject: file, "pickle NEWOBJ_EX at byte \(at) calls a \(callee.kind)")
                 }
                 try push(try PickleGlobals.call(g, a, file: file))
             case 0x62: // BUILD
@@ -200,13 +201,13 @@ struct Unpickler {
             case 0x68: try push(try fetch(try u8(), at)) // BINGET
             case 0x6a: try push(try fetch(try u32(), at)) // LONG_BINGET
             default:
-                throw FormatError(file: file, "pickle opcode \(Self.opcodeName(UInt8(op))) at byte \(at) is not supported (refused)")
+                throw ToolkitError(.unsupported, subject: file, "pickle opcode \(Self.opcodeName(UInt8(op))) at byte \(at) is not supported (refused)")
             }
         }
     }
 
     private mutating func push(_ v: PickleValue) throws {
-        guard stack.count < Self.maxStack else { throw FormatError(file: file, "pickle stack exceeds \(Self.maxStack) items") }
+        guard stack.count < Self.maxStack else { throw ToolkitError(.invalidFile, subject: file, "pickle stack exceeds \(Self.maxStack) items") }
         let box: AnyObject?
         switch v {
         case .list(let l): box = l
@@ -237,31 +238,31 @@ struct Unpickler {
     }
 
     private mutating func pop(_ at: Int) throws -> PickleValue {
-        if let m = marks.last, stack.count <= m { throw FormatError(file: file, "pickle pops past a MARK at byte \(at)") }
+        if let m = marks.last, stack.count <= m { throw ToolkitError(.invalidFile, subject: file, "pickle pops past a MARK at byte \(at)") }
         guard let v = stack.popLast() else { throw underflow(at) }
         return v
     }
 
     private mutating func popMark(_ at: Int) throws -> [PickleValue] {
-        guard let m = marks.popLast(), m <= stack.count else { throw FormatError(file: file, "pickle needs a MARK at byte \(at), none is open") }
+        guard let m = marks.popLast(), m <= stack.count else { throw ToolkitError(.invalidFile, subject: file, "pickle needs a MARK at byte \(at), none is open") }
         let items = Array(stack[m...])
         stack.removeSubrange(m...)
         return items
     }
 
     private func setItems(_ d: PickleDict, _ vs: [PickleValue], _ at: Int) throws {
-        guard vs.count % 2 == 0 else { throw FormatError(file: file, "pickle SETITEMS at byte \(at) with an odd number of items") }
+        guard vs.count % 2 == 0 else { throw ToolkitError(.invalidFile, subject: file, "pickle SETITEMS at byte \(at) with an odd number of items") }
         for i in stride(from: 0, to: vs.count, by: 2) { d.set(vs[i], vs[i + 1]) }
     }
 
     private mutating func memoize(_ i: Int, _ at: Int) throws {
         guard let v = stack.last else { throw underflow(at) }
-        guard memo.count < Self.maxStack else { throw FormatError(file: file, "pickle memo exceeds \(Self.maxStack) entries") }
+        guard memo.count < Self.maxStack else { throw ToolkitError(.invalidFile, subject: file, "pickle memo exceeds \(Self.maxStack) entries") }
         memo[i] = v
     }
 
     private func fetch(_ i: Int, _ at: Int) throws -> PickleValue {
-        guard let v = memo[i] else { throw FormatError(file: file, "pickle reads memo entry \(i) at byte \(at), which was never stored") }
+        guard let v = memo[i] else { throw ToolkitError(.invalidFile, subject: file, "pickle reads memo entry \(i) at byte \(at), which was never stored") }
         return v
     }
 
@@ -292,7 +293,7 @@ struct Unpickler {
         func walk(_ v: PickleValue, _ depth: Int) throws -> Bool {
             steps -= 1
             guard depth < Self.maxDepth, steps > 0 else {
-                throw FormatError(file: file, "pickle value at byte \(at) is nested deeper than \(Self.maxDepth) levels or too complex (refused)")
+                throw ToolkitError(.invalidFile, subject: file, "pickle value at byte \(at) is nested deeper than \(Self.maxDepth) levels or too complex (refused)")
             }
             let box: AnyObject
             switch v {
@@ -312,7 +313,7 @@ struct Unpickler {
             }
         }
         if try values.contains(where: { try walk($0, 1) }) {
-            throw FormatError(file: file, "pickle puts a container inside itself at byte \(at) (reference cycles are refused)")
+            throw ToolkitError(.invalidFile, subject: file, "pickle puts a container inside itself at byte \(at) (reference cycles are refused)")
         }
     }
 
@@ -324,7 +325,7 @@ struct Unpickler {
         while let (v, depth) = todo.popLast() {
             stepsLeft -= 1
             guard depth < Self.maxDepth, stepsLeft > 0 else {
-                throw FormatError(file: file, "pickle value at byte \(at) is nested deeper than \(Self.maxDepth) levels or too complex (refused)")
+                throw ToolkitError(.invalidFile, subject: file, "pickle value at byte \(at) is nested deeper than \(Self.maxDepth) levels or too complex (refused)")
             }
             switch v {
             case .tuple(let t): t.forEach { todo.append(($0, depth + 1)) }
@@ -344,10 +345,10 @@ struct Unpickler {
         }
     }
 
-    private func underflow(_ at: Int) -> FormatError { FormatError(file: file, "pickle stack underflow at byte \(at)") }
+    private func underflow(_ at: Int) -> ToolkitError { ToolkitError(.invalidFile, subject: file, "pickle stack underflow at byte \(at)") }
 
-    private func typeError(_ at: Int, _ op: String, _ want: String) -> FormatError {
-        FormatError(file: file, "pickle \(op) at byte \(at) applies to a \(stack.last?.kind ?? "empty stack"), expected a \(want)")
+    private func typeError(_ at: Int, _ op: String, _ want: String) -> ToolkitError {
+        ToolkitError(.invalidFile, subject: file, "pickle \(op) at byte \(at) applies to a \(stack.last?.kind ?? "empty stack"), expected a \(want)")
     }
 
     /// Names of opcodes this reader refuses, for error messages.

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// Finds the state dict inside an unpickled checkpoint object: by a dot path (`--key model.ema`),
@@ -13,7 +14,7 @@ enum StateDictSelector {
                 case .dict(let d):
                     guard let next = d[part] else {
                         let at = walked.isEmpty ? "the top level" : "'\(walked.joined(separator: "."))'"
-                        throw FormatError(file: file, "key '\(key)': no '\(part)' in \(at); keys there: \(d.keys.prefix(20).map(\.keyString).joined(separator: ", "))")
+                        throw ToolkitError(.invalidArgument, subject: file, "key '\(key)': no '\(part)' in \(at); keys there: \(d.keys.prefix(20).map(\.keyString).joined(separator: ", "))")
                     }
                     v = next
                 case .list(let l) where Int(part).map({ $0 >= 0 && $0 < l.items.count }) == true:
@@ -21,11 +22,11 @@ enum StateDictSelector {
                 case .tuple(let t) where Int(part).map({ $0 >= 0 && $0 < t.count }) == true:
                     v = t[Int(part)!]
                 default:
-                    throw FormatError(file: file, "key '\(key)': '\(walked.joined(separator: "."))' is a \(v.kind), not a dict")
+                    throw ToolkitError(.invalidArgument, subject: file, "key '\(key)': '\(walked.joined(separator: "."))' is a \(v.kind), not a dict")
                 }
                 walked.append(part)
             }
-            guard case .dict = v else { throw FormatError(file: file, "key '\(key)' selects a \(v.kind), not a dict of tensors") }
+            guard case .dict = v else { throw ToolkitError(.invalidArgument, subject: file, "key '\(key)' selects a \(v.kind), not a dict of tensors") }
             return (key, v)
         }
         if isTensorDict(root) { return ("", root) }
@@ -33,9 +34,9 @@ enum StateDictSelector {
         collect(root, path: [], into: &found, depth: 0)
         if found.count == 1 { return found[0] }
         if found.isEmpty {
-            throw FormatError(file: file, "no state dict found: the file holds a \(root.kind) with no dict of tensors\(topKeys(root))")
+            throw ToolkitError(.invalidFile, subject: file, "no state dict found: the file holds a \(root.kind) with no dict of tensors\(topKeys(root))")
         }
-        throw FormatError(file: file, "\(found.count) candidate state dicts: \(found.map { $0.0 }.joined(separator: ", ")); choose one with --key")
+        throw ToolkitError(.invalidArgument, subject: file, "\(found.count) candidate state dicts: \(found.map { $0.0 }.joined(separator: ", ")); choose one with --key")
     }
 
     /// A non-empty dict whose values are all tensors. (Auto-detection only takes flat dicts, so that
@@ -64,7 +65,7 @@ enum StateDictSelector {
 
     /// Flattens a dict of tensors (nested dicts get dotted names) into (name, tensor ref) pairs.
     static func flatten(_ v: PickleValue, prefix: String = "", file: String) throws -> [(String, TorchTensorRef)] {
-        guard case .dict(let d) = v else { throw FormatError(file: file, "'\(prefix)' is a \(v.kind), not a dict of tensors") }
+        guard case .dict(let d) = v else { throw ToolkitError(.invalidFile, subject: file, "'\(prefix)' is a \(v.kind), not a dict of tensors") }
         var out: [(String, TorchTensorRef)] = []
         for (k, val) in zip(d.keys, d.values) {
             let name = prefix.isEmpty ? k.keyString : prefix + "." + k.keyString
@@ -72,7 +73,7 @@ enum StateDictSelector {
             case .tensor(let t): out.append((name, t))
             case .dict: out += try flatten(val, prefix: name, file: file)
             default:
-                throw FormatError(file: file, "entry '\(name)' is a \(val.kind), not a tensor")
+                throw ToolkitError(.invalidFile, subject: file, "entry '\(name)' is a \(val.kind), not a tensor")
             }
         }
         return out

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import TensorCore
 
@@ -20,28 +21,28 @@ struct TensorMaterializer {
             base = v.offset
         }
         guard let raw = storages[key] else {
-            throw FormatError(file: file, "tensor '\(name)': its storage '\(key)' is missing from the file")
+            throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': its storage '\(key)' is missing from the file")
         }
         if let v = ref.storage.view {
             // The window must lie inside the storage it views.
             let (end, overflow) = v.offset.addingReportingOverflow(v.count)
             guard v.offset >= 0, v.count >= 0, !overflow, end <= raw.count / es else {
-                throw FormatError(file: file, "tensor '\(name)': storage view [\(v.offset), \(v.offset) + \(v.count)) lies outside storage '\(key)' (\(raw.count / es) \(dtype.rawValue) elements)")
+                throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': storage view [\(v.offset), \(v.offset) + \(v.count)) lies outside storage '\(key)' (\(raw.count / es) \(dtype.rawValue) elements)")
             }
         }
         avail = raw.count / es - base
         if let v = ref.storage.view { avail = min(avail, v.count) }
         guard raw.count % es == 0 else {
-            throw FormatError(file: file, "tensor '\(name)': storage '\(key)' has \(raw.count) bytes, not a multiple of \(dtype.rawValue)'s \(es)")
+            throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': storage '\(key)' has \(raw.count) bytes, not a multiple of \(dtype.rawValue)'s \(es)")
         }
         guard ref.storage.numel <= avail else {
-            throw FormatError(file: file, "tensor '\(name)': storage '\(key)' should hold \(ref.storage.numel) \(dtype.rawValue) elements, the file has \(max(avail, 0))")
+            throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': storage '\(key)' should hold \(ref.storage.numel) \(dtype.rawValue) elements, the file has \(max(avail, 0))")
         }
         guard ref.size.count == ref.stride.count, ref.size.count <= 64 else {
-            throw FormatError(file: file, "tensor '\(name)': \(ref.size.count) sizes but \(ref.stride.count) strides")
+            throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': \(ref.size.count) sizes but \(ref.stride.count) strides")
         }
         guard ref.offset >= 0, ref.size.allSatisfy({ $0 >= 0 }), ref.stride.allSatisfy({ $0 >= 0 }) else {
-            throw FormatError(file: file, "tensor '\(name)': negative offset, size or stride (offset \(ref.offset), size \(ref.size), stride \(ref.stride))")
+            throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': negative offset, size or stride (offset \(ref.offset), size \(ref.size), stride \(ref.stride))")
         }
         // Element count, and the last element the view touches, without overflow.
         var count = 1, last = ref.offset, overflow = false
@@ -53,9 +54,9 @@ struct TensorMaterializer {
                 last = l.partialValue; overflow = overflow || span.overflow || l.overflow
             }
         }
-        guard !overflow else { throw FormatError(file: file, "tensor '\(name)': size \(ref.size) with stride \(ref.stride) overflows") }
+        guard !overflow else { throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': size \(ref.size) with stride \(ref.stride) overflows") }
         if count > 0, last >= avail || ref.offset >= avail {
-            throw FormatError(file: file, "tensor '\(name)': size \(ref.size), stride \(ref.stride), offset \(ref.offset) reach element \(last), past the end of storage '\(key)' (\(max(avail, 0)) elements)")
+            throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': size \(ref.size), stride \(ref.stride), offset \(ref.offset) reach element \(last), past the end of storage '\(key)' (\(max(avail, 0)) elements)")
         }
         let start = raw.startIndex + (base + ref.offset) * es
         if count == 0 { return StoredTensor(dtype: dtype, shape: ref.size, bytes: Data()) }
@@ -63,7 +64,7 @@ struct TensorMaterializer {
         let (outBytes, outOverflow) = count.multipliedReportingOverflow(by: es)
         let limit = max(1 << 30, 64 * raw.count)
         guard !outOverflow, outBytes <= limit else {
-            throw FormatError(file: file, "tensor '\(name)': size \(ref.size) with stride \(ref.stride) would expand \(raw.count) stored bytes to \(outOverflow ? "more than Int.max" : "\(outBytes)") bytes (limit \(limit))")
+            throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': size \(ref.size) with stride \(ref.stride) would expand \(raw.count) stored bytes to \(outOverflow ? "more than Int.max" : "\(outBytes)") bytes (limit \(limit))")
         }
         var out: Data
         if isContiguous(ref.size, ref.stride) {

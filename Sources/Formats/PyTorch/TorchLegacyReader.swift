@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import TensorCore
 
@@ -18,7 +19,7 @@ public enum TorchLegacyReader {
     public static func read(_ url: URL, key: String? = nil) throws -> StateDict {
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw FormatError(file: url.path, "cannot read: \(error.localizedDescription)")
+            throw ToolkitError(.missingFile, subject: url.path, "cannot read: \(error.localizedDescription)")
         }
         return try parse(data, file: url.path, key: key)
     }
@@ -26,33 +27,33 @@ public enum TorchLegacyReader {
     /// Parses legacy checkpoint bytes.
     public static func parse(_ data: Data, file: String, key: String? = nil) throws -> StateDict {
         try data.withUnsafeBytes { (b: UnsafeRawBufferPointer) -> StateDict in
-            guard looksLegacy(data) else { throw FormatError(file: file, "not a legacy PyTorch checkpoint: the magic number is missing") }
+            guard looksLegacy(data) else { throw ToolkitError(.invalidFile, subject: file, "not a legacy PyTorch checkpoint: the magic number is missing") }
             var (_, p) = try Unpickler.load(b, from: 0, file: file)
             let (proto, p2) = try Unpickler.load(b, from: p, file: file)
-            guard proto.intValue == 1001 else { throw FormatError(file: file, "legacy protocol \(proto.keyString), expected 1001") }
+            guard proto.intValue == 1001 else { throw ToolkitError(.invalidFile, subject: file, "legacy protocol \(proto.keyString), expected 1001") }
             let (info, p3) = try Unpickler.load(b, from: p2, file: file)
             var little = true
             if case .dict(let d) = info, case .bool(let le)? = d["little_endian"] { little = le }
             let (root, p4) = try Unpickler.load(b, from: p3, file: file)
             let (keysV, p5) = try Unpickler.load(b, from: p4, file: file)
             p = p5
-            guard let keys = keysV.sequence else { throw FormatError(file: file, "legacy storage key list is a \(keysV.kind)") }
+            guard let keys = keysV.sequence else { throw ToolkitError(.invalidFile, subject: file, "legacy storage key list is a \(keysV.kind)") }
             // The element size of each storage comes from the tensors that reference it.
             var dtypes: [String: DType] = [:]
             collectStorages(root, into: &dtypes, depth: 0)
             var storages: [String: Data] = [:]
             for k in keys {
-                guard case .string(let key) = k else { throw FormatError(file: file, "legacy storage key is a \(k.kind)") }
+                guard case .string(let key) = k else { throw ToolkitError(.invalidFile, subject: file, "legacy storage key is a \(k.kind)") }
                 guard let dtype = dtypes[key] else {
-                    throw FormatError(file: file, "storage '\(key)' is listed but no tensor names its dtype, so its size is unknown")
+                    throw ToolkitError(.invalidFile, subject: file, "storage '\(key)' is listed but no tensor names its dtype, so its size is unknown")
                 }
-                guard b.count - p >= 8 else { throw FormatError(file: file, "truncated before storage '\(key)'") }
+                guard b.count - p >= 8 else { throw ToolkitError(.invalidFile, subject: file, "truncated before storage '\(key)'") }
                 var n = b.loadUnaligned(fromByteOffset: p, as: Int64.self)
                 n = little ? Int64(littleEndian: n) : Int64(bigEndian: n)
                 p += 8
                 let bytes = Int(exactly: n).flatMap { $0 >= 0 ? $0.multipliedReportingOverflow(by: dtype.byteSize) : nil }
                 guard let bytes, !bytes.overflow, bytes.partialValue <= b.count - p else {
-                    throw FormatError(file: file, "storage '\(key)' claims \(n) \(dtype.rawValue) elements; only \(b.count - p) bytes remain in the file")
+                    throw ToolkitError(.invalidFile, subject: file, "storage '\(key)' claims \(n) \(dtype.rawValue) elements; only \(b.count - p) bytes remain in the file")
                 }
                 storages[key] = data[data.startIndex + p ..< data.startIndex + p + bytes.partialValue]
                 p += bytes.partialValue

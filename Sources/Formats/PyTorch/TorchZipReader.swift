@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// Reads PyTorch checkpoints in the zip format (`torch.save` since 1.6).
@@ -14,19 +15,19 @@ public enum TorchZipReader {
 
     static func read(_ zip: ZipArchive, key: String?) throws -> StateDict {
         let file = zip.file
-        guard let first = zip.names.first else { throw FormatError(file: file, "empty zip archive: not a PyTorch checkpoint") }
+        guard let first = zip.names.first else { throw ToolkitError(.invalidFile, subject: file, "empty zip archive: not a PyTorch checkpoint") }
         // All entries share one top folder whose name varies (the archive's stem): take the first entry's.
         guard let slash = first.firstIndex(of: "/") else {
-            throw FormatError(file: file, "zip entry '\(first)' has no top folder: not a PyTorch checkpoint")
+            throw ToolkitError(.invalidFile, subject: file, "zip entry '\(first)' has no top folder: not a PyTorch checkpoint")
         }
         let top = String(first[..<slash])
         guard let pkl = zip[top + "/data.pkl"] else {
-            throw FormatError(file: file, "no \(top)/data.pkl in the archive: not a PyTorch checkpoint")
+            throw ToolkitError(.invalidFile, subject: file, "no \(top)/data.pkl in the archive: not a PyTorch checkpoint")
         }
         var bigEndian = false
         if let bo = zip[top + "/byteorder"] {
             let s = String(decoding: bo, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard s == "little" || s == "big" else { throw FormatError(file: file, "byteorder is '\(s)', expected little or big") }
+            guard s == "little" || s == "big" else { throw ToolkitError(.invalidFile, subject: file, "byteorder is '\(s)', expected little or big") }
             bigEndian = s == "big"
         }
         let root = try Unpickler.load(pkl, file: file)

@@ -1,9 +1,6 @@
-/// Errors raised by the tensor core for invalid shapes or arguments. Messages name every shape involved.
-public struct TensorError: Error, CustomStringConvertible, Equatable {
-    /// What went wrong, with the shapes involved.
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
+
+// Shape errors of the tensor core are `ToolkitError`s (kind `.mismatch`, or `.invalidArgument` for a
+// malformed request) whose messages name every shape involved.
 
 /// Fails with the error's message: used where an invalid shape is a programming error.
 @inline(never)
