@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Formats", targets: ["Formats"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "SAM", targets: ["SAM"]),
+        .library(name: "SSMSAM", targets: ["SSMSAM"]),
         .library(name: "Imaging", targets: ["Imaging"]),
         .library(name: "MedicalData", targets: ["MedicalData"]),
         .library(name: "Zoo", targets: ["Zoo"]),
@@ -74,6 +75,9 @@ let package = Package(
         // The Segment Anything Model: image encoders, prompt encoder, mask decoder, pre/post-processing.
         .target(name: "SAM", dependencies: ["TensorCore", "Formats", "NN", "Diagnostics"]),
 
+        // SSM-SAM: adapters, the self-sampler, FMAD and the losses on a frozen SAM encoder.
+        .target(name: "SSMSAM", dependencies: ["TensorCore", "NN", "SAM", "Diagnostics"]),
+
         // The model zoo: packages (manifest, weights, golden outputs, card), a local registry, verification.
         .target(name: "Zoo", dependencies: [
             "TensorCore", "Formats", "NN", "SAM", "Imaging", "CArchive", "Diagnostics",
@@ -95,6 +99,8 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Formats", "Diagnostics"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "Formats", "Diagnostics"]),
+        .testTarget(name: "SSMSAMTests", dependencies: ["SSMSAM", "SAM", "NN", "TensorCore", "Formats", "Diagnostics"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "SAMTests", dependencies: ["SAM", "NN", "TensorCore", "Formats", "Diagnostics", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TensorCore", "Diagnostics", "TestSupport"], exclude: ["Fixtures"]),

@@ -102,3 +102,39 @@ extension Variable {
         }
     }
 }
+
+extension Variable {
+    /// `F.normalize(x, p=2, dim=-1, eps)`: each row of the last axis divided by max(‖row‖, eps).
+    public func l2Normalized(eps: Float = 1e-12) -> Variable {
+        let n = shape.last ?? 1, rows = value.count / Swift.max(n, 1)
+        var norms = [Float](repeating: 0, count: rows)
+        var clamped = [Bool](repeating: false, count: rows)
+        var y = value
+        for r in 0..<rows {
+            var s: Float = 0
+            for j in 0..<n { let v = value.data[r * n + j]; s += v * v }
+            clamped[r] = s.squareRoot() < eps
+            norms[r] = Swift.max(s.squareRoot(), eps)
+            for j in 0..<n { y.data[r * n + j] /= norms[r] }
+        }
+        return Variable(y, inputs: [self]) { g in
+            // d(x/n) = (g - y (g·y)) / n where the norm is not clamped; g / eps where it is.
+            var d = g
+            for r in 0..<rows {
+                var dot: Float = 0
+                if !clamped[r] { for j in 0..<n { dot += g.data[r * n + j] * y.data[r * n + j] } }
+                for j in 0..<n { d.data[r * n + j] = (g.data[r * n + j] - dot * y.data[r * n + j]) / norms[r] }
+            }
+            return [d]
+        }
+    }
+
+    /// `F.adaptive_avg_pool2d` to (height, width) for sizes that divide the input's exactly (block means).
+    public func averagePooled(height: Int, width: Int) -> Variable {
+        precondition(shape.count == 4 && height > 0 && width > 0 && shape[2] % height == 0 && shape[3] % width == 0,
+                     "averagePooled expects N x C x H x W with H, W multiples of \(height) x \(width), got \(shape)")
+        let (fh, fw) = (shape[2] / height, shape[3] / width)
+        if fh == 1 && fw == 1 { return self }
+        return reshaped([shape[0], shape[1], height, fh, width, fw]).mean(axes: [3, 5])
+    }
+}
