@@ -68,6 +68,8 @@ final class GradientCheckTests: XCTestCase {
         // Grid points kept away from pixel boundaries, where bilinear sampling is not differentiable.
         let grid = Tensor(shape: [1, 1, 3, 2], data: [-0.31, 0.12, 0.43, -0.58, 0.07, 0.77])
         check("gridSample", [random([1, 2, 5, 6]), grid], h: 1e-3) { $0[0].gridSample($0[1]) }
+        check("averagePooled", [random([1, 2, 6, 4])]) { $0[0].averagePooled(height: 3, width: 2) }
+        check("l2Normalized", [random([3, 5])]) { $0[0].l2Normalized() }
     }
 
     func testFrozenParameterPassesGradientThrough() {
