@@ -76,7 +76,10 @@ let package = Package(
         .target(name: "SAM", dependencies: ["TensorCore", "Formats", "NN", "Diagnostics"]),
 
         // SSM-SAM: adapters, the self-sampler, FMAD and the losses on a frozen SAM encoder.
-        .target(name: "SSMSAM", dependencies: ["TensorCore", "Formats", "FileIO", "NN", "SAM", "Diagnostics"]),
+        .target(name: "SSMSAM", dependencies: [
+            "TensorCore", "Formats", "FileIO", "NN", "SAM", "Diagnostics",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
 
         // The model zoo: packages (manifest, weights, golden outputs, card), a local registry, verification.
         .target(name: "Zoo", dependencies: [

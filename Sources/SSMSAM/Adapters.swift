@@ -29,8 +29,8 @@ public struct ViTAdapters: Module {
     }
 }
 
-/// TinyViT levels 1-3 (our design, ssm-sam.md): a stage output block-averaged to the level grid and
-/// projected to the neck's width by a 1x1 conv and LayerNorm2d.
+/// TinyViT levels 1-3 (our design, ssm-sam.md): a stage output block-averaged to the level grid (a frozen,
+/// cacheable feature) and projected to the neck's width by a 1x1 conv and LayerNorm2d.
 public struct LevelProjection: Module {
     public let proj: Conv2d
     public let norm: LayerNorm2d
@@ -38,8 +38,10 @@ public struct LevelProjection: Module {
         proj = Conv2d(inChannels, channels, kernel: 1)
         norm = LayerNorm2d(channels)
     }
-    /// Stage tokens (B, H, W, Cin) -> (B, channels, grid, grid).
-    public func callAsFunction(tokens: Variable, grid: Int) -> Variable {
-        norm(proj(tokens.permuted([0, 3, 1, 2]).averagePooled(height: grid, width: grid)))
+    /// The frozen part: stage tokens (B, H, W, Cin) -> block means (B, Cin, grid, grid).
+    public static func pooled(tokens: Variable, grid: Int) -> Variable {
+        tokens.permuted([0, 3, 1, 2]).averagePooled(height: grid, width: grid)
     }
+    /// Pooled stage features (B, Cin, grid, grid) -> the level (B, channels, grid, grid).
+    public func callAsFunction(_ pooled: Variable) -> Variable { norm(proj(pooled)) }
 }

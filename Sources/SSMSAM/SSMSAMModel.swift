@@ -67,22 +67,39 @@ public struct SSMSAMModel: Module {
     /// The four feature levels (1, C, G, G) of a preprocessed image (1, 3, S, S), shallow to deep.
     /// `highPass`: the image's high-pass feature (`Tensor.highPassFiltered`), needed when there are adapters.
     public func featureLevels(_ image: Tensor, highPass: Tensor? = nil) -> [Variable] {
-        switch imageEncoder {
-        case let vit as ImageEncoderViT:
+        if let vit = imageEncoder as? ImageEncoderViT, let adapter {
+            guard let highPass else { preconditionFailure("SSM-SAM with adapters needs the image's high-pass feature") }
             let patch = vit.patchTokens(Variable(image))
-            let prompts = adapter.map { a -> [Variable] in
-                guard let highPass else { preconditionFailure("SSM-SAM with adapters needs the image's high-pass feature") }
-                return a.prompts(patchTokens: patch, highPass: highPass)
-            }
-            let pass = vit.blocks(patch, injection: prompts.map { p in { p[$0] } }, taps: config.vitTaps,
-                                  recompute: recomputeEncoderBlocks && adapter != nil)
+            let prompts = adapter.prompts(patchTokens: patch, highPass: highPass)
+            let pass = vit.blocks(patch, injection: { prompts[$0] }, taps: config.vitTaps, recompute: recomputeEncoderBlocks)
             return pass.taps.map { vit.neck(tokens: $0) }
-        case let tiny as ImageEncoderTinyViT:
-            let stages = tiny.blocks(Variable(image), taps: tiny.stageEnds).taps
-            return zip(levels, stages).map { $0(tokens: $1, grid: grid) } + [tiny.neck(tokens: stages[3])]
-        default:
-            preconditionFailure("SSM-SAM supports ViT and TinyViT encoders")
         }
+        return levels(fromFrozen: frozenFeatures(image).map { Variable($0) })
+    }
+
+    /// The part of the features that no trainable parameter touches (the cheap path caches it): without
+    /// adapters, the ViT's four neck outputs; for TinyViT, stages 0-2 block-averaged to the grid and the
+    /// neck on stage 3. Computed without a graph.
+    public func frozenFeatures(_ image: Tensor) -> [Tensor] {
+        precondition(adapter == nil, "with adapters every feature depends on trainable parameters: use featureLevels")
+        return Variable.noGrad {
+            switch imageEncoder {
+            case let vit as ImageEncoderViT:
+                let pass = vit.blocks(vit.patchTokens(Variable(image)), taps: config.vitTaps)
+                return pass.taps.map { vit.neck(tokens: $0).value }
+            case let tiny as ImageEncoderTinyViT:
+                let stages = tiny.blocks(Variable(image), taps: tiny.stageEnds).taps
+                return stages.prefix(3).map { LevelProjection.pooled(tokens: $0, grid: grid).value } + [tiny.neck(tokens: stages[3]).value]
+            default:
+                preconditionFailure("SSM-SAM supports ViT and TinyViT encoders")
+            }
+        }
+    }
+
+    /// The levels from frozen features: TinyViT's projections on levels 0-2; the ViT's are the features.
+    public func levels(fromFrozen features: [Variable]) -> [Variable] {
+        precondition(features.count == 4, "expected 4 frozen features, got \(features.count)")
+        return zip(levels, features).map { $0($1) } + features.dropFirst(levels.count)
     }
 
     /// Logits (1, 1, 4G, 4G) for the query, from the query's and the support's feature levels, the support
