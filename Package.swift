@@ -31,6 +31,9 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
                        providers: [.apt(["libarchive-dev"])]),
+        // The 2-D FFT of SSM-SAM's high-pass adapter feature (KISS FFT, float build; Debian: libkissfft-dev).
+        // No pkgConfig: its file carries only -D flags that SwiftPM refuses (see Sources/CKissFFT/shim.h).
+        .systemLibrary(name: "CKissFFT", path: "Sources/CKissFFT"),
 
         .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
         // Vectorised inner loops (softmax with a vector exp, attention's relative-position add).
@@ -57,8 +60,8 @@ let package = Package(
         // Atomic file writing (temporary name + rename), shared by every module that writes files.
         .target(name: "FileIO", dependencies: ["Diagnostics"]),
 
-        // Float32 tensors, CPU kernels on OpenBLAS, reverse-mode autodiff, optimisers.
-        .target(name: "TensorCore", dependencies: ["CBLAS", "CSystem", "CKernels", "Diagnostics"],
+        // Float32 tensors, CPU kernels on OpenBLAS, reverse-mode autodiff, optimisers; the FFT high-pass on KISS FFT.
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CSystem", "CKernels", "CKissFFT", "Diagnostics"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
         // Checkpoint and array formats: safetensors, .npy, .pth, ONNX; StateDict.
