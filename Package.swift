@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers depend one way, top to bottom:
 //   Diagnostics (the one error type) under everything
-//   C shims, FileIO -> TensorCore -> Formats -> NN -> SAM -> Zoo -> ssmsam CLI
+//   C shims, FileIO -> TensorCore -> Formats -> NN -> SAM -> SSMSAM / Zoo -> ssmsam CLI
 //   C shims, FileIO -> Imaging -> MedicalData (independent of TensorCore) -> ssmsam CLI
 //   C shims (CPNG, CJPEG, CNIfTI) -> Imaging -> MedicalData -> (FewShot) -> ssmsam CLI
 let package = Package(
@@ -92,7 +92,7 @@ let package = Package(
 
         // The command-line tool: thin commands over the libraries.
         .executableTarget(name: "ssmsam", dependencies: [
-            "TensorCore", "Formats", "SAM", "Imaging", "MedicalData", "Zoo", "Diagnostics",
+            "TensorCore", "Formats", "NN", "SAM", "SSMSAM", "Imaging", "MedicalData", "Zoo", "Diagnostics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

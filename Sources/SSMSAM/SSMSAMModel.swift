@@ -65,12 +65,11 @@ public struct SSMSAMModel: Module {
     }
 
     /// The four feature levels (1, C, G, G) of a preprocessed image (1, 3, S, S), shallow to deep.
-    /// `highPass`: the image's high-pass feature (`Tensor.highPassFiltered`), needed when there are adapters.
+    /// `highPass`: the image's high-pass feature when already computed (default: `image.highPassFiltered()`).
     public func featureLevels(_ image: Tensor, highPass: Tensor? = nil) -> [Variable] {
         if let vit = imageEncoder as? ImageEncoderViT, let adapter {
-            guard let highPass else { preconditionFailure("SSM-SAM with adapters needs the image's high-pass feature") }
             let patch = vit.patchTokens(Variable(image))
-            let prompts = adapter.prompts(patchTokens: patch, highPass: highPass)
+            let prompts = adapter.prompts(patchTokens: patch, highPass: highPass ?? image.highPassFiltered())
             let pass = vit.blocks(patch, injection: { prompts[$0] }, taps: config.vitTaps, recompute: recomputeEncoderBlocks)
             return pass.taps.map { vit.neck(tokens: $0) }
         }

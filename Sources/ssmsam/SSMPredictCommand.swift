@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import Imaging
+import SSMSAM
+import TensorCore
+
+/// `ssmsam ssm predict`: one query slice segmented from one labelled support slice.
+struct SSMPredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict", abstract: "Segment a query image from one support image and its mask (1-shot); write the mask PNG.",
+        discussion: "The prompt points come from the support mask; the query's own label is never used.")
+
+    @Option(help: "The SSM-SAM model (.safetensors or .pth with its .json).") var model: String
+    @Option(help: "The support image (PNG or JPEG).") var support: String
+    @Option(help: "The support's mask (PNG, same size; pixels > 127 are inside).") var supportMask: String
+    @Option(help: "The query image (PNG or JPEG).") var query: String
+    @Option(help: "Output mask PNG, the query's size.") var out: String
+    @Option(help: "Also write an overlay PNG of the mask over the query.") var overlay: String?
+    @Option(help: "Seed of the support-mask point picker.") var seed: UInt64 = 0
+
+    func run() throws {
+        try CLIErrors.report {
+            let m = try SSMSAMStore.load(URL(fileURLWithPath: model))
+            let s = try ImageIO.read(URL(fileURLWithPath: support)).rgb(), q = try ImageIO.read(URL(fileURLWithPath: query)).rgb()
+            let maskImage = try ImageIO.read(URL(fileURLWithPath: supportMask))
+            guard maskImage.width == s.width && maskImage.height == s.height else {
+                throw ValidationError("--support-mask is \(maskImage.width) x \(maskImage.height), the support image \(s.width) x \(s.height)")
+            }
+            let mask = stride(from: 0, to: maskImage.pixels.count, by: maskImage.channels).map { maskImage.pixels[$0] > 127 }
+            var predictor = SSMSAMPredictor(model: m)
+            predictor.pointSeed = seed
+            let t0 = Date()
+            let r = try predictor.predict(support: (s.pixels, s.width, s.height), supportMask: mask, query: (q.pixels, q.width, q.height))
+            let binary = r.logits.data.map { $0 > 0 ? UInt8(255) : 0 }
+            try ImageIO.writePNG(try Image8(width: q.width, height: q.height, channels: 1, pixels: binary), to: URL(fileURLWithPath: out))
+            print(String(format: "wrote %@: %d of %d pixels, %d support points, %.2f s", out, binary.filter { $0 > 0 }.count,
+                         binary.count, r.points.count, Date().timeIntervalSince(t0)))
+            if let overlay {
+                let drawn = try q.tinted(mask: binary, colour: .cyan, alpha: 0.45).contoured(mask: binary, colour: .yellow)
+                try ImageIO.writePNG(drawn, to: URL(fileURLWithPath: overlay))
+                print("wrote \(overlay)")
+            }
+        }
+    }
+}
