@@ -50,17 +50,16 @@ public struct SamplerLayer: Module {
 /// SSM-SAM's self-sampling module: visual prompts read from the query's shallowest feature map at points
 /// taken from the support mask, plus a learned positive/negative embedding, refine that map's tokens.
 public struct SelfSampler: Module {
-    public let pointEmbed: Variable
+    /// Row 0 negative, row 1 positive.
+    public let pointEmbed: Embedding
     public let layers: [SamplerLayer]
     public let inputSize: Int
 
     public init(channels c: Int, inputSize: Int, layers n: Int, queries: Int, heads: Int, mlpHidden: Int) {
-        pointEmbed = Variable(Tensor.zeros([2, c]), requiresGrad: true)
+        pointEmbed = Embedding(2, c)
         layers = (0..<n).map { _ in SamplerLayer(channels: c, queries: queries, heads: heads, mlpHidden: mlpHidden) }
         self.inputSize = inputSize
     }
-
-    public func initializer(forKey key: String, shape: [Int]) -> Initializer? { .normal(mean: 0, std: 1) }
 
     /// The refined level (1, C, G, G) of the query's shallowest level (1, C, G, G).
     public func callAsFunction(_ level: Variable, points: [SamplerPoint]) -> Variable {
@@ -71,7 +70,7 @@ public struct SelfSampler: Module {
         // grid_sample(align_corners=False) coordinates: x (column) first, -1 and 1 at the frame's outer edges.
         let grid = Tensor(shape: [1, 1, points.count, 2], data: points.flatMap { [2 * $0.x / s - 1, 2 * $0.y / s - 1] })
         let sampled = level.gridSample(Variable(grid)).reshaped([c, points.count]).permuted([1, 0])  // (P, C)
-        let labels = pointEmbed.gatherRows(points.map { $0.positive ? 1 : 0 })
+        let labels = pointEmbed.weight.gatherRows(points.map { $0.positive ? 1 : 0 })
         var prompts = (sampled + labels).reshaped([1, points.count, c])
         var image = level.reshaped([1, c, g * g]).permuted([0, 2, 1])  // (1, N, C), position r * G + c
         for layer in layers { (image, prompts) = layer(image: image, prompts: prompts) }

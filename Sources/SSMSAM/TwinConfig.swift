@@ -28,7 +28,7 @@ extension SSMSAMConfig {
             return v
         }
         func number(_ key: String) throws -> Double {
-            guard let v = json[key] as? NSNumber, !(json[key] is Bool) else {
+            guard let v = json[key] as? NSNumber else {
                 throw ToolkitError(.invalidFile, subject: "twin config", "field \(key) missing or not a number")
             }
             return v.doubleValue
