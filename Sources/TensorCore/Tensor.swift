@@ -5,9 +5,9 @@ import Diagnostics
 /// Kernels are methods and free functions on `Tensor`; each one documents the PyTorch op it matches.
 /// Shape errors are preconditions whose message names every shape involved; the throwing checks
 /// (`Shape.broadcast`, `Shape.resolveReshape`, `Tensor.matmulShape`, `Conv2dGeometry`) can be called first
-/// by code that wants an error (a `ToolkitError`) instead. Release builds compile this module with
-/// `-Ounchecked`, which removes the preconditions: code that hands user data to the kernels (file readers,
-/// model loading, CLI arguments) checks it first and throws.
+/// by code that wants an error (a `ToolkitError`) instead. The preconditions hold in release builds too;
+/// code that hands user data to the kernels (file readers, model loading, CLI arguments) checks it first and
+/// throws, so a user sees an error rather than a trap.
 public struct Tensor: Equatable, Sendable {
     /// Sizes of each dimension, outermost first.
     public private(set) var shape: [Int]
