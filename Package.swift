@@ -31,6 +31,8 @@ let package = Package(
                        providers: [.apt(["libarchive-dev"])]),
 
         .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
+        // The GEMM engines' C side: cpuid/XGETBV, re-selecting OpenBLAS's kernel, oneDNN loaded at run time.
+        .target(name: "CGEMM", linkerSettings: [.linkedLibrary("dl")]),
         // Vectorised inner loops (softmax with a vector exp, attention's relative-position add).
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // C shims over system image/volume libraries. They are C targets rather than module maps
@@ -56,7 +58,7 @@ let package = Package(
         .target(name: "FileIO"),
 
         // Float32 tensors, CPU kernels on OpenBLAS, reverse-mode autodiff, optimisers.
-        .target(name: "TensorCore", dependencies: ["CBLAS", "CSystem", "CKernels"],
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CGEMM", "CSystem", "CKernels"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
         // Checkpoint and array formats: safetensors, .npy, .pth, ONNX; StateDict.
