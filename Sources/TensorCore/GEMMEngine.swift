@@ -168,7 +168,10 @@ public struct GEMMSelection: Sendable, Equatable {
     /// Why, in a sentence.
     public var reason: String
 
-    /// The engine preferred, by measurement, when nothing is set and both engines reach the CPU's tier.
+    /// The engine preferred, by measurement, when nothing is set and both engines reach the CPU's tier:
+    /// oneDNN at AVX-512 (8-15% ahead of OpenBLAS SkylakeX on SAM's linear layers, 25-30% on attention's
+    /// single-threaded products, `gemm-bench` on an Intel Xeon model 207, bench/README.md); OpenBLAS below,
+    /// where the two have not been compared.
     public static func measuredPreference(for level: SIMDLevel) -> GEMMEngine {
         level >= .avx512 ? .oneDNN : .openBLAS
     }

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import TensorCore
+import TensorCore
 
 /// The GEMM engine layer: ISA detection, the selection policy (injected inputs, never the environment),
 /// and every available engine against a naive product. No timing here: benchmarks live in bench/gemm.

@@ -69,7 +69,7 @@ let shapes = [
 func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
 func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
 let width = max(14, candidates.map(\.name.count).max()! + 2)
-print(pad("M x K x N (op, threads)", 36) + candidates.map { lpad($0.name, width) }.joined() + "  best")
+print(pad("M x K x N (op, threads)", 40) + candidates.map { lpad($0.name, width) }.joined() + "  best")
 
 /// Row-major operands of one shape, `copies` independent sets (one per concurrent caller).
 final class Operands {
@@ -116,7 +116,7 @@ for s in shapes {
     let best = candidates[rates.indices.max(by: { rates[$0] < rates[$1] })!].name
     let op = s.transB ? "A Bᵀ" : "A B"
     let label = "\(s.m) x \(s.k) x \(s.n) (\(op), \(s.threads)t) \(s.label)"
-    print(pad(label, 36) + rates.map { lpad(String(format: "%.1f", $0), width) }.joined() + "  \(best)")
+    print(pad(label, 40) + rates.map { lpad(String(format: "%.1f", $0), width) }.joined() + "  \(best)")
 }
 BLAS.reselectOpenBLAS(status.openBLASCore == loadedCore ? nil : status.openBLASCore)  // the toolkit's choice again
 
