@@ -6,18 +6,24 @@ import TensorCore
 /// `ssmsam doctor`: what the toolkit runs on and which optional assets it can find.
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "doctor", abstract: "Print the BLAS library, threads and the optional assets found.")
+        commandName: "doctor", abstract: "Print the processor, the GEMM engine and kernel in use, threads and the optional assets found.")
 
     func run() throws {
         print("ssmsam \(ToolkitVersion.string)")
+        let gemm = BLAS.gemm
+        print("processor:       \(gemm.cpu.summary)")
+        print("GEMM engine:     \(gemm.engineLine)")
+        print("  chosen because \(gemm.selection.reason)")
         print("BLAS:            \(BLAS.configuration)")
-        print("BLAS core type:  \(BLAS.coreName)")
+        print("BLAS core type:  \(gemm.openBLASCore)" + (gemm.reselected ? " (re-selected at start-up; OpenBLAS detected \(gemm.openBLASCoreLoaded))" : ""))
+        print("oneDNN:          " + (gemm.oneDNNVersion.map { "\($0), CPU ISA \(gemm.oneDNNISA ?? "?")" } ?? "not installed (libdnnl.so.2; Debian libdnnl-dev)"))
         print("BLAS threads:    \(BLAS.threads)")
         print("worker threads:  \(Parallel.workers) (element-wise kernels)")
         let env = ProcessInfo.processInfo.environment
-        for name in ["OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE"] {
+        for name in ["OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "SSMSAM_GEMM"] {
             print("\(name.padding(toLength: 22, withPad: " ", startingAt: 0))\(env[name] ?? "(unset)")")
         }
+        for warning in gemm.warnings { print("warning: \(warning)") }
         print("models dir:      \(SAMModelStore.directory.path)  (SSMSAM_MODELS overrides)")
         print("assets:")
         for asset in KnownAssets.all {

@@ -1,5 +1,7 @@
-// GEMM throughput of the toolkit's matmul on SAM vit_b shapes, next to raw OpenBLAS sgemm.
-// Run: swift run -c release gemm-bench [repeats]   (OpenBLAS threads as the environment says)
+// GEMM engines and kernels against each other on SAM vit_b's shapes, then the toolkit's matmul on the
+// engine it selected next to that engine's raw sgemm.
+// Run: swift run -c release gemm-bench [repeats] [--openblas-cores Haswell,SkylakeX]
+//   (threads as the environment says; the attention shapes run single-threaded, as FusedAttention runs them)
 import Foundation
 import TensorCore
 
@@ -11,11 +13,117 @@ func seconds(_ body: () -> Void) -> Double {
 
 func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
 
-let repeats = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 7
-print("OpenBLAS: \(BLAS.configuration); core \(BLAS.coreName); threads \(BLAS.threads)")
-print("GFLOP/s, medians of \(repeats) alternating runs; 'toolkit' allocates its output, 'into' reuses it")
+var args = Array(CommandLine.arguments.dropFirst())
+var extraCores: [String] = []
+if let i = args.firstIndex(of: "--openblas-cores"), i + 1 < args.count {
+    extraCores = args[i + 1].split(separator: ",").map(String.init)
+    args.removeSubrange(i...(i + 1))
+}
+let repeats = Int(args.first ?? "") ?? 7
+let env = ProcessInfo.processInfo.environment
+let cpu = CPUInfo.host
+
+// Candidates: OpenBLAS on the kernel it loaded, on the CPU's kernel when that differs and the variable is
+// unset (what the toolkit would re-select), on any kernel named by hand; and oneDNN when installed.
+struct Candidate { let name: String; let engine: GEMMEngine; let core: String? }
+let loadedCore = BLAS.openBLASCoreNow
+var candidates = [Candidate(name: "OpenBLAS \(loadedCore)", engine: .openBLAS, core: nil)]
+var cores = extraCores
+if env["OPENBLAS_CORETYPE"] == nil, let target = cpu.level.openBLASCore,
+   SIMDLevel.ofOpenBLASCore(loadedCore).map({ $0 < cpu.level }) ?? false {
+    cores.insert(target, at: 0)
+}
+for core in cores where core.lowercased() != loadedCore.lowercased() {
+    let got = BLAS.reselectOpenBLAS(core)
+    if got.lowercased() == core.lowercased() {
+        candidates.append(Candidate(name: "OpenBLAS \(got)", engine: .openBLAS, core: core))
+    } else {
+        print("OpenBLAS: asked for \(core), got \(got): left out")
+    }
+}
+BLAS.reselectOpenBLAS(nil)
+let status = BLAS.gemm  // the toolkit's decision (applied now: it may re-select OpenBLAS's kernel)
+if GEMMEngine.oneDNN.isAvailable {
+    candidates.append(Candidate(name: "oneDNN \(status.oneDNNISA ?? "")", engine: .oneDNN, core: nil))
+}
+let selectedName = status.engine == .oneDNN ? "oneDNN \(status.oneDNNISA ?? "")" : "OpenBLAS \(status.openBLASCore)"
+
+print("processor: \(cpu.summary)")
+print("OpenBLAS: \(BLAS.configuration); loaded core \(loadedCore); OPENBLAS_CORETYPE \(env["OPENBLAS_CORETYPE"] ?? "(unset)"); threads \(BLAS.threads)")
+print("oneDNN: " + (status.oneDNNVersion.map { "\($0), CPU ISA \(status.oneDNNISA ?? "?")" } ?? "not installed (libdnnl.so.2)"))
+print("toolkit GEMM: \(status.engineLine); \(status.selection.reason)")
+print("")
+print("Engines: GFLOP/s, medians of \(repeats) rounds, candidates alternating within each round")
+
+struct Shape { let m, k, n: Int; let transB: Bool; let threads: Int; let concurrent: Int; let label: String }
+let shapes = [
+    Shape(m: 4096, k: 768, n: 2304, transB: true, threads: BLAS.threads, concurrent: 1, label: "qkv"),
+    Shape(m: 4096, k: 768, n: 3072, transB: true, threads: BLAS.threads, concurrent: 1, label: "mlp.lin1"),
+    Shape(m: 4096, k: 3072, n: 768, transB: true, threads: BLAS.threads, concurrent: 1, label: "mlp.lin2"),
+    Shape(m: 4096, k: 768, n: 768, transB: true, threads: BLAS.threads, concurrent: 1, label: "proj"),
+    Shape(m: 128, k: 64, n: 4096, transB: true, threads: 1, concurrent: 1, label: "attn q kT"),
+    Shape(m: 128, k: 4096, n: 64, transB: false, threads: 1, concurrent: 1, label: "attn p v"),
+    Shape(m: 128, k: 64, n: 4096, transB: true, threads: 1, concurrent: 2, label: "q kT, 2 at once"),
+    Shape(m: 128, k: 4096, n: 64, transB: false, threads: 1, concurrent: 2, label: "p v, 2 at once"),
+]
+func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
+let width = max(14, candidates.map(\.name.count).max()! + 2)
+print(pad("M x K x N (op, threads)", 40) + candidates.map { lpad($0.name, width) }.joined() + "  best")
+
+/// Row-major operands of one shape, `copies` independent sets (one per concurrent caller).
+final class Operands {
+    let a: [[Float]], b: [[Float]]
+    var c: [[Float]]
+    init(_ s: Shape, copies: Int) {
+        a = (0..<copies).map { _ in (0..<(s.m * s.k)).map { _ in Float.random(in: -1...1) } }
+        b = (0..<copies).map { _ in (0..<(s.k * s.n)).map { _ in Float.random(in: -1...1) } }
+        c = (0..<copies).map { _ in [Float](repeating: 0, count: s.m * s.n) }
+    }
+    func run(_ s: Shape, _ engine: GEMMEngine, copy i: Int) {
+        a[i].withUnsafeBufferPointer { pa in b[i].withUnsafeBufferPointer { pb in c[i].withUnsafeMutableBufferPointer { pc in
+            BLAS.sgemm(on: engine, transA: false, transB: s.transB, m: s.m, n: s.n, k: s.k, a: pa.baseAddress!, lda: s.k,
+                       b: pb.baseAddress!, ldb: s.transB ? s.k : s.n, c: pc.baseAddress!, ldc: s.n)
+        } } }
+    }
+}
+
+for s in shapes {
+    let ops = Operands(s, copies: s.concurrent)
+    // Small products are timed in batches so one timing is well above the clock's resolution.
+    let inner = s.m * s.n * s.k >= 1 << 28 ? 1 : 20
+    let flops = 2.0 * Double(s.m * s.n * s.k) * Double(inner * s.concurrent)
+    var times = [[Double]](repeating: [], count: candidates.count)
+    func timed(_ c: Candidate) -> Double {
+        if c.engine == .openBLAS { BLAS.reselectOpenBLAS(c.core) }
+        return BLAS.withThreads(s.threads) {
+            seconds {
+                if s.concurrent == 1 {
+                    for _ in 0..<inner { ops.run(s, c.engine, copy: 0) }
+                } else {
+                    DispatchQueue.concurrentPerform(iterations: s.concurrent) { i in
+                        for _ in 0..<inner { ops.run(s, c.engine, copy: i) }
+                    }
+                }
+            }
+        }
+    }
+    for c in candidates { _ = timed(c) }  // warm-up
+    for _ in 0..<repeats {
+        for (j, c) in candidates.enumerated() { times[j].append(timed(c)) }
+    }
+    let rates = times.map { flops / median($0) / 1e9 }
+    let best = candidates[rates.indices.max(by: { rates[$0] < rates[$1] })!].name
+    let op = s.transB ? "A Bᵀ" : "A B"
+    let label = "\(s.m) x \(s.k) x \(s.n) (\(op), \(s.threads)t) \(s.label)"
+    print(pad(label, 40) + rates.map { lpad(String(format: "%.1f", $0), width) }.joined() + "  \(best)")
+}
+BLAS.reselectOpenBLAS(status.openBLASCore == loadedCore ? nil : status.openBLASCore)  // the toolkit's choice again
+
+print("")
+print("Toolkit (\(selectedName)): GFLOP/s, medians of \(repeats) alternating runs; 'linear' allocates its output, 'into' reuses it")
 print(String(format: "%-22@ %12@ %12@ %8@ %12@ %8@", "shape (M x K x N)" as NSString, "raw sgemm" as NSString,
-             "toolkit" as NSString, "ratio" as NSString, "into" as NSString, "ratio" as NSString))
+             "linear" as NSString, "ratio" as NSString, "into" as NSString, "ratio" as NSString))
 for (m, k, n) in [(4096, 768, 2304), (4096, 768, 3072), (4096, 3072, 768), (4096, 768, 768)] {
     let a = Tensor(shape: [m, k], data: (0..<(m * k)).map { _ in Float.random(in: -1...1) })
     let w = Tensor(shape: [n, k], data: (0..<(n * k)).map { _ in Float.random(in: -1...1) })
