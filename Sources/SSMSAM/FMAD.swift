@@ -20,7 +20,7 @@ public struct FMAMBlock: Module {
     /// features, support (N, C); prior M' (N, C) -> (N, C) for a G x G grid (N = G²).
     func callAsFunction(features f: Variable, support fs: Variable, prior m: Variable, grid g: Int) -> Variable {
         let q = query(f).l2Normalized(), k = key(m * fs).l2Normalized(), v = value(m)
-        let attention = (Variable.matmul(q, k, transposeB: true) * (1 / temperature)).softmax(axis: -1)
+        let attention = (Variable.matmul(q, k, transposeB: true) / temperature).softmax(axis: -1)
         let f1 = Self.instanceNorm(Variable.matmul(attention, v) * f, grid: g)
         return Self.instanceNorm(f1 + ffn(f1), grid: g)
     }

@@ -83,10 +83,10 @@ final class TwinParityTests: XCTestCase {
                 // Mathematically zero (softmax shift invariance, instance norm after a bias): rounding only.
                 XCTAssertLessThanOrEqual(grad.maxAbs, 1e-5 * scale, "\(name) should have a zero gradient")
             } else if name.hasSuffix(".value.weight") {
-                // FMAM's values are the mask prior times W_V, constant along channels, so this gradient is
-                // a sum over positions of an instance norm's backward: terms that nearly cancel. Two float32
-                // implementations agree to about 4e-4 of its (small) magnitude here; every other gradient to 1e-4.
-                close(grad, c.ref["grad.\(name)"], 1e-3, "gradient of \(name)")
+                // FMAM's values are the mask prior times W_V, constant along channels (rank one), so this
+                // gradient is a sum over positions of an instance norm's backward whose terms nearly cancel.
+                // Two float32 implementations agree to 1.0e-4 of its small magnitude here (measured); 3e-4 allowed.
+                close(grad, c.ref["grad.\(name)"], 3e-4, "gradient of \(name)")
             } else {
                 close(grad, c.ref["grad.\(name)"], 1e-4, "gradient of \(name)")
             }

@@ -25,6 +25,10 @@ extension Variable {
     public static func * (a: Variable, s: Float) -> Variable {
         Variable(a.value * s, inputs: [a]) { g in [g * s] }
     }
+    /// Division by a scalar, as torch divides (not multiplication by 1/s, which rounds differently).
+    public static func / (a: Variable, s: Float) -> Variable {
+        Variable(a.value / s, inputs: [a]) { g in [g / s] }
+    }
     public static func + (a: Variable, s: Float) -> Variable {
         Variable(a.value + s, inputs: [a]) { g in [g] }
     }
