@@ -44,14 +44,13 @@ public struct FMADLevel: Module {
         conv2 = Conv2d(width, width, kernel: 3, padding: 1, bias: false)
     }
 
-    /// query, support levels (1, C, G, G), prior (1, 1, G, G) -> (1, width, G, G).
-    func callAsFunction(query: Variable, support: Variable, prior: Tensor) -> Variable {
+    /// query, support levels (1, C, G, G), the expanded prior M' (G*G, C) -> (1, width, G, G).
+    func callAsFunction(query: Variable, support: Variable, prior m: Variable) -> Variable {
         let (c, g) = (query.shape[1], query.shape[2])
         var x = query
         if !blocks.isEmpty {
             let tokens = { (v: Variable) in v.reshaped([c, g * g]).permuted([1, 0]) }
             let fs = tokens(support)
-            let m = Variable(Tensor(shape: [g * g, c], data: prior.data.flatMap { [Float](repeating: $0, count: c) }))
             var f = tokens(query)
             for block in blocks { f = block(features: f, support: fs, prior: m, grid: g) }
             x = f.permuted([1, 0]).reshaped([1, c, g, g])
@@ -87,7 +86,9 @@ public struct FMAD: Module {
     public func callAsFunction(query: [Variable], support: [Variable], prior: Tensor) -> Variable {
         precondition(query.count == levels.count && support.count == levels.count,
                      "FMAD expects \(levels.count) query and support levels, got \(query.count) and \(support.count)")
-        let fused = fuse(zip(levels, zip(query, support)).map { $0(query: $1.0, support: $1.1, prior: prior) })
+        // M' is the same for every level (all have the neck's width): expanded once.
+        let m = Variable(SupportMaskPrior.expanded(prior, channels: query[0].shape[1]))
+        let fused = fuse(zip(levels, zip(query, support)).map { $0(query: $1.0, support: $1.1, prior: m) })
         let g = fused.shape[2]
         return fused.resizeBilinear(height: 4 * g, width: 4 * g)
     }

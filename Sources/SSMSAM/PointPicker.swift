@@ -36,12 +36,11 @@ public struct PointPicker: Sendable {
             }
             return taken
         }
-        let inPool = inside
         var pos = inside
         let gotPositive = take(&pos, positives, positive: true)
         // Too few distinct positive pixels: repeat some (a tiny mask still gives its points).
-        for k in 0..<(inPool.isEmpty ? 0 : positives - gotPositive) {
-            let i = inPool[k % inPool.count]
+        for k in 0..<(inside.isEmpty ? 0 : positives - gotPositive) {
+            let i = inside[k % inside.count]
             chosen.append(SamplerPoint(x: Float(i % w) + 0.5, y: Float(i / w) + 0.5, positive: true))
         }
         let fromBand = take(&band, negatives, positive: false)

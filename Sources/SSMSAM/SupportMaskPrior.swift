@@ -15,4 +15,9 @@ public enum SupportMaskPrior {
         for i in 0..<blurred.count where area.data[i] >= 0.5 { blurred.data[i] = peak }
         return blurred
     }
+
+    /// M': the prior (1, 1, G, G) repeated over `channels`, laid out as tokens (G*G, channels).
+    public static func expanded(_ prior: Tensor, channels: Int) -> Tensor {
+        Tensor(shape: [prior.count, channels], data: prior.data.flatMap { [Float](repeating: $0, count: channels) })
+    }
 }

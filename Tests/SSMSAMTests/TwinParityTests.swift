@@ -56,8 +56,8 @@ final class TwinParityTests: XCTestCase {
             }
             close(Variable.noGrad { m.sampler(q[0], points: c.points).value }, r["out.sampler"], 1e-4, "self-sampler output")
             let prior = SupportMaskPrior.make(mask: mask, grid: m.grid, sigma: m.config.maskSigma)
-            let expanded = Tensor(shape: [1, m.grid * m.grid, m.config.channels], data: prior.data.flatMap { [Float](repeating: $0, count: m.config.channels) })
-            close(expanded, r["out.mask"], 1e-5, "FMAD's mask prior M'")
+            let expanded = SupportMaskPrior.expanded(prior, channels: m.config.channels)
+            close(expanded.reshaped([1] + expanded.shape), r["out.mask"], 1e-5, "FMAD's mask prior M'")
         }
         let logits = m.logits(query: q, support: s, supportMask: mask, points: c.points)
         close(logits.value, r["\(prefix)out.logits256"], 1e-4, "\(prefix)logits 256")

@@ -35,7 +35,7 @@ func runTrainStep(_ args: [String]) throws {
     }
     let d = config.depth
     let tapBlocks = [d / 4 - 1, d / 2 - 1, 3 * d / 4 - 1, d - 1]
-    print("processor: \(processorName()); BLAS core \(BLAS.coreName), \(BLAS.threads) threads; taps \(tapBlocks); recompute per block")
+    print("processor: \(CPUInfo.host.summary); GEMM \(BLAS.gemm.engineLine), \(BLAS.threads) threads; taps \(tapBlocks); recompute per block")
 
     func step() -> (loss: Float, grads: Tensor) {
         let tokens = Variable(tokenTable, requiresGrad: true)
@@ -74,11 +74,4 @@ func peakRSSMiB() -> Int {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return -1 }
     return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) / 1024
-}
-
-/// The CPU's model name from /proc/cpuinfo.
-func processorName() -> String {
-    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-          let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }) else { return "unknown" }
-    return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
 }

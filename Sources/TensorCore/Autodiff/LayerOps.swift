@@ -113,8 +113,9 @@ extension Variable {
         for r in 0..<rows {
             var s: Float = 0
             for j in 0..<n { let v = value.data[r * n + j]; s += v * v }
-            clamped[r] = s.squareRoot() < eps
-            norms[r] = Swift.max(s.squareRoot(), eps)
+            let norm = s.squareRoot()
+            clamped[r] = norm < eps
+            norms[r] = Swift.max(norm, eps)
             for j in 0..<n { y.data[r * n + j] /= norms[r] }
         }
         return Variable(y, inputs: [self]) { g in
