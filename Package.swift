@@ -101,7 +101,7 @@ let package = Package(
 
         // Benchmarks (bench/README.md): never part of `swift test`.
         .executableTarget(name: "gemm-bench", dependencies: ["TensorCore"], path: "bench/gemm"),
-        .executableTarget(name: "sam-bench", dependencies: ["SAM", "NN", "Formats", "TensorCore", "Diagnostics"], path: "bench/sam"),
+        .executableTarget(name: "sam-bench", dependencies: ["SAM", "SSMSAM", "NN", "Formats", "TensorCore", "Diagnostics"], path: "bench/sam"),
 
         // Shared by the test targets: running the built CLI, and the assets not in the repository (skip, or fail in CI).
         .target(name: "TestSupport", path: "Tests/TestSupport"),

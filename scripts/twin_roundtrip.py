@@ -41,7 +41,8 @@ SIZE = 1024
 
 
 def synthetic_slices(seed=0):
-    """A support slice, its mask (an ellipse) and a query slice with the organ moved a little, as 8-bit RGB."""
+    """A support slice, its mask (an ellipse), a query slice with the organ moved a little (8-bit RGB) and
+    the query's mask (for training benchmarks; the round trip never reads it)."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
 
@@ -53,8 +54,8 @@ def synthetic_slices(seed=0):
         return rgb, inside
 
     support, mask = slice_with_organ(600, 430, 120, 90)
-    query, _ = slice_with_organ(612, 440, 112, 86)
-    return support, mask, query
+    query, query_mask = slice_with_organ(612, 440, 112, 86)
+    return support, mask, query, query_mask
 
 
 def model_input(rgb):
@@ -90,7 +91,7 @@ def twin_model(base, pth, config_json):
 
 
 def twin_predict(model, slices, points):
-    support, mask, query = slices
+    support, mask, query, _ = slices
     xy = torch.tensor([[[p["x"], p["y"]] for p in points]], dtype=torch.float32)
     labels = torch.tensor([[1 if p["positive"] else 0 for p in points]])
     m = torch.from_numpy(mask.astype(np.float32))[None, None]

@@ -99,6 +99,30 @@ void ssm_exp_shifted(float *row, long n, float shift) {
     for (long j = 0; j < n; j++) row[j] = expf(row[j] - shift);
 }
 
+__attribute__((target("avx2,fma")))
+static float dot_avx2(const float *a, const float *b, long n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    long j = 0;
+    for (; j + 16 <= n; j += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j + 8), _mm256_loadu_ps(b + j + 8), s1);
+    }
+    s0 = _mm256_add_ps(s0, s1);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s0), _mm256_extractf128_ps(s0, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+    float s = _mm_cvtss_f32(h);
+    for (; j < n; j++) s += a[j] * b[j];
+    return s;
+}
+
+float ssm_dot(const float *a, const float *b, long n) {
+    if (ssm_kernels_vectorized()) return dot_avx2(a, b, n);
+    float s = 0;
+    for (long j = 0; j < n; j++) s += a[j] * b[j];
+    return s;
+}
+
 void ssm_softmax_grad_row(const float *p, float *dp, long n, float dot) {
     // Plain loop: clang vectorises it at -O3.
     for (long j = 0; j < n; j++) dp[j] = p[j] * (dp[j] - dot);

@@ -17,12 +17,25 @@ public struct FMAMBlock: Module {
         self.temperature = temperature
     }
 
-    /// features, support (N, C); prior M' (N, C) -> (N, C) for a G x G grid (N = G²).
-    func callAsFunction(features f: Variable, support fs: Variable, prior m: Variable, grid g: Int) -> Variable {
-        let q = query(f).l2Normalized(), k = key(m * fs).l2Normalized(), v = value(m)
-        let attention = (Variable.matmul(q, k, transposeB: true) / temperature).softmax(axis: -1)
-        let f1 = Self.instanceNorm(Variable.matmul(attention, v) * f, grid: g)
-        return Self.instanceNorm(f1 + ffn(f1), grid: g)
+    /// features, support (N, C); the prior as a column p (N, 1) -> (N, C) for a G x G grid (N = G²).
+    ///
+    /// M' (N, C) is p repeated over the channels, so the values V = M' W_Vᵀ are rank one: V = p wᵀ with
+    /// w = W_V 1 (row sums). Then A V = (A p) wᵀ: a matrix-vector product instead of an N x N x C GEMM, and
+    /// in the backward dA = (g w) pᵀ, an outer product instead of another (the twin computes the same maths
+    /// as written in the paper; the parity tests hold the two to 1e-4).
+    func callAsFunction(features f: Variable, support fs: Variable, prior p: Variable, grid g: Int) -> Variable {
+        let prof = Profiler.shared
+        let attended = prof.measure("fmam attention") { () -> Variable in
+            let q = query(f).l2Normalized(), k = key(p * fs).l2Normalized()
+            // The 1/tau scale rides on the GEMM: no extra pass over the N x N logits, forward or backward.
+            let attention = Variable.matmul(q, k, transposeB: true, alpha: 1 / temperature).softmax(axis: -1)
+            let w = value.weight.sum(axes: [1]).reshaped([1, -1])  // (1, C)
+            return Variable.matmul(attention, p) * w
+        }
+        return prof.measure("fmam norm + ffn") {
+            let f1 = Self.instanceNorm(attended * f, grid: g)
+            return Self.instanceNorm(f1 + ffn(f1), grid: g)
+        }
     }
 
     /// Instance norm over the positions of each channel of (N, C) tokens, no affine, eps 1e-5.
@@ -44,7 +57,7 @@ public struct FMADLevel: Module {
         conv2 = Conv2d(width, width, kernel: 3, padding: 1, bias: false)
     }
 
-    /// query, support levels (1, C, G, G), the expanded prior M' (G*G, C) -> (1, width, G, G).
+    /// query, support levels (1, C, G, G), the prior as a column (G*G, 1) -> (1, width, G, G).
     func callAsFunction(query: Variable, support: Variable, prior m: Variable) -> Variable {
         let (c, g) = (query.shape[1], query.shape[2])
         var x = query
@@ -55,7 +68,7 @@ public struct FMADLevel: Module {
             for block in blocks { f = block(features: f, support: fs, prior: m, grid: g) }
             x = f.permuted([1, 0]).reshaped([1, c, g, g])
         }
-        return conv2(conv1(x).instanceNorm().relu()).instanceNorm().relu()
+        return Profiler.shared.measure("fmad level convs") { conv2(conv1(x).instanceNorm().relu()).instanceNorm().relu() }
     }
 }
 
@@ -67,7 +80,7 @@ public struct FMADFusion: Module {
         conv2 = Conv2d(width, 1, kernel: 3, padding: 1)
     }
     func callAsFunction(_ levels: [Variable]) -> Variable {
-        conv2(conv1(Variable.concat(levels, axis: 1)).instanceNorm().relu())
+        Profiler.shared.measure("fmad fusion") { conv2(conv1(Variable.concat(levels, axis: 1)).instanceNorm().relu()) }
     }
 }
 
@@ -86,8 +99,8 @@ public struct FMAD: Module {
     public func callAsFunction(query: [Variable], support: [Variable], prior: Tensor) -> Variable {
         precondition(query.count == levels.count && support.count == levels.count,
                      "FMAD expects \(levels.count) query and support levels, got \(query.count) and \(support.count)")
-        // M' is the same for every level (all have the neck's width): expanded once.
-        let m = Variable(SupportMaskPrior.expanded(prior, channels: query[0].shape[1]))
+        // M' = the prior repeated over the channels; FMAM uses it as the column it repeats (see FMAMBlock).
+        let m = Variable(prior.reshaped([prior.count, 1]))
         let fused = fuse(zip(levels, zip(query, support)).map { $0(query: $1.0, support: $1.1, prior: m) })
         let g = fused.shape[2]
         return fused.resizeBilinear(height: 4 * g, width: 4 * g)

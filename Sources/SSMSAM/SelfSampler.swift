@@ -73,7 +73,9 @@ public struct SelfSampler: Module {
         let labels = pointEmbed.weight.gatherRows(points.map { $0.positive ? 1 : 0 })
         var prompts = (sampled + labels).reshaped([1, points.count, c])
         var image = level.reshaped([1, c, g * g]).permuted([0, 2, 1])  // (1, N, C), position r * G + c
-        for layer in layers { (image, prompts) = layer(image: image, prompts: prompts) }
+        Profiler.shared.measure("self-sampler layers") {
+            for layer in layers { (image, prompts) = layer(image: image, prompts: prompts) }
+        }
         return image.permuted([0, 2, 1]).reshaped([1, c, g, g])
     }
 }

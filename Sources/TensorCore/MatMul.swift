@@ -21,24 +21,26 @@ extension Tensor {
         return (batchA.product, m, ka, n, batchA + [m, n], false)
     }
 
-    /// `torch.matmul(a, b)` with optional transposes of the last two axes of either operand.
-    /// `a` is (..., M, K); `b` is (K, N), shared across a's batch, or (..., K, N) with the same batch.
-    public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+    /// `alpha * torch.matmul(a, b)` with optional transposes of the last two axes of either operand.
+    /// `a` is (..., M, K); `b` is (K, N), shared across a's batch, or (..., K, N) with the same batch. The
+    /// scale is GEMM's own (free: no pass over the product).
+    public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false, alpha: Float = 1) -> Tensor {
         let s = checked { try matmulShape(a.shape, b.shape, transposeA: transposeA, transposeB: transposeB) }
-        var out = Tensor.zeros(s.shape)
+        // GEMM with beta = 0 writes every element without reading it: no zero fill needed.
+        var out = s.k == 0 ? Tensor.zeros(s.shape) : Tensor(uninitializedShape: s.shape)
         let lda = a.shape[a.rank - 1], ldb = b.shape[b.rank - 1]
         a.data.withUnsafeBufferPointer { pa in
             b.data.withUnsafeBufferPointer { pb in
                 out.data.withUnsafeMutableBufferPointer { pc in
                     if s.sharedB && !transposeA {
                         // Fold the batch into M: one large GEMM.
-                        BLAS.sgemm(transA: false, transB: transposeB, m: s.batch * s.m, n: s.n, k: s.k,
+                        BLAS.sgemm(transA: false, transB: transposeB, m: s.batch * s.m, n: s.n, k: s.k, alpha: alpha,
                                    a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb,
                                    c: pc.baseAddress!, ldc: s.n)
                         return
                     }
                     for i in 0..<s.batch {
-                        BLAS.sgemm(transA: transposeA, transB: transposeB, m: s.m, n: s.n, k: s.k,
+                        BLAS.sgemm(transA: transposeA, transB: transposeB, m: s.m, n: s.n, k: s.k, alpha: alpha,
                                    a: pa.baseAddress! + i * s.m * s.k, lda: lda,
                                    b: pb.baseAddress! + (s.sharedB ? 0 : i * s.k * s.n), ldb: ldb,
                                    c: pc.baseAddress! + i * s.m * s.n, ldc: s.n)

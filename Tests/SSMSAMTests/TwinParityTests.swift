@@ -85,7 +85,8 @@ final class TwinParityTests: XCTestCase {
             } else if name.hasSuffix(".value.weight") {
                 // FMAM's values are the mask prior times W_V, constant along channels (rank one), so this
                 // gradient is a sum over positions of an instance norm's backward whose terms nearly cancel.
-                // Two float32 implementations agree to 1.0e-4 of its small magnitude here (measured); 3e-4 allowed.
+                // Two float32 implementations agree to 2.5e-4 of its small magnitude here (measured; the toolkit
+                // sums in another order, using V's rank one, see FMAMBlock); 3e-4 allowed.
                 close(grad, c.ref["grad.\(name)"], 3e-4, "gradient of \(name)")
             } else {
                 close(grad, c.ref["grad.\(name)"], 1e-4, "gradient of \(name)")

@@ -2,6 +2,7 @@
 // each stage (attention, MLP, TinyViT stages, neck) over the timed runs.
 // Run: swift run -c release sam-bench WEIGHTS.safetensors INPUT.safetensors [runs]
 //      swift run -c release sam-bench --train-step WEIGHTS.safetensors INPUT.safetensors [runs]  (TrainStep.swift)
+//      swift run -c release sam-bench --ssm-train-step MODEL.pth INPUT.safetensors [runs]      (SSMTrainStep.swift)
 // (bench/mobilesam.sh runs it next to PyTorch on MobileSAM's weights and input.)
 import Foundation
 import Formats
@@ -13,8 +14,12 @@ if args.count > 1 && args[1] == "--train-step" {
     try runTrainStep(Array(args.dropFirst(2)))
     exit(0)
 }
+if args.count > 1 && args[1] == "--ssm-train-step" {
+    try runSSMTrainStep(Array(args.dropFirst(2)))
+    exit(0)
+}
 guard args.count >= 3 else {
-    FileHandle.standardError.write("usage: sam-bench [--train-step] WEIGHTS.safetensors INPUT.safetensors [runs]\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: sam-bench [--train-step | --ssm-train-step] WEIGHTS.safetensors INPUT.safetensors [runs]\n".data(using: .utf8)!)
     exit(2)
 }
 let runs = args.count > 3 ? Int(args[3]) ?? 3 : 3

@@ -15,6 +15,9 @@ void ssm_exp_shifted(float *row, long n, float shift);
 /// dp[i] = p[i] * (dp[i] - dot): softmax's backward on one row, dot = sum_j p[j] * dp[j].
 void ssm_softmax_grad_row(const float *p, float *dp, long n, float dot);
 
+/// sum_j a[j] * b[j] (8-wide partial sums on AVX2: the order differs from a sequential loop).
+float ssm_dot(const float *a, const float *b, long n);
+
 /// line[ky * w + kx] += rh[ky] + rw[kx] for ky < h, kx < w.
 void ssm_add_relative_position(float *line, const float *rh, const float *rw, long h, long w);
 

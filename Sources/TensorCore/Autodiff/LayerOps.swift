@@ -1,24 +1,27 @@
 /// Differentiable products, normalisations and convolutions.
 extension Variable {
     /// `torch.matmul` with optional transposes of the last two axes (see `Tensor.matmul`).
-    public static func matmul(_ a: Variable, _ b: Variable, transposeA: Bool = false, transposeB: Bool = false) -> Variable {
-        let y = Tensor.matmul(a.value, b.value, transposeA: transposeA, transposeB: transposeB)
+    /// `alpha * torch.matmul(a, b)` (the scale inside GEMM, forward and backward).
+    public static func matmul(_ a: Variable, _ b: Variable, transposeA: Bool = false, transposeB: Bool = false,
+                              alpha: Float = 1) -> Variable {
+        let y = Tensor.matmul(a.value, b.value, transposeA: transposeA, transposeB: transposeB, alpha: alpha)
         let sharedB = b.value.rank == 2 && a.value.rank > 2
         return Variable(y, inputs: [a, b]) { g in
-            // y = A' B' with A' = op(A), B' = op(B): dA' = g B'ᵀ, dB' = A'ᵀ g; transposes become GEMM flags.
+            // y = alpha A' B' with A' = op(A), B' = op(B): dA' = alpha g B'ᵀ, dB' = alpha A'ᵀ g; transposes
+            // become GEMM flags.
             var da: Tensor? = nil, db: Tensor? = nil
             if a.requiresGrad {
                 if !transposeA {
-                    da = Tensor.matmul(g, b.value, transposeB: !transposeB)
+                    da = Tensor.matmul(g, b.value, transposeB: !transposeB, alpha: alpha)
                 } else if sharedB {
-                    da = Tensor.matmul(g, b.value, transposeB: !transposeB).transposedLast2()
+                    da = Tensor.matmul(g, b.value, transposeB: !transposeB, alpha: alpha).transposedLast2()
                 } else {
-                    da = Tensor.matmul(b.value, g, transposeA: transposeB, transposeB: true)
+                    da = Tensor.matmul(b.value, g, transposeA: transposeB, transposeB: true, alpha: alpha)
                 }
             }
             if b.requiresGrad {
-                var d = transposeB ? Tensor.matmul(g, a.value, transposeA: true, transposeB: transposeA)
-                                   : Tensor.matmul(a.value, g, transposeA: !transposeA)
+                var d = transposeB ? Tensor.matmul(g, a.value, transposeA: true, transposeB: transposeA, alpha: alpha)
+                                   : Tensor.matmul(a.value, g, transposeA: !transposeA, alpha: alpha)
                 if sharedB { d = d.sum(axes: Array(0..<(d.rank - 2))) }  // B was shared across the batch
                 db = d
             }
