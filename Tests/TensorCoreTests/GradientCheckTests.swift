@@ -40,10 +40,13 @@ final class GradientCheckTests: XCTestCase {
         check("matmul ᵀ", [random([2, 4, 3]), random([2, 5, 4])]) { Variable.matmul($0[0], $0[1], transposeA: true, transposeB: true) }
         check("linear", [random([3, 6]), random([4, 6]), random([4])]) { Variable.linear($0[0], weight: $0[1], bias: $0[2]) }
         check("div", [random([3, 4]), random([4], scale: 0.5) + 2]) { $0[0] / $0[1] }
+        check("matmul alpha", [random([3, 4]), random([5, 4])]) { Variable.matmul($0[0], $0[1], transposeB: true, alpha: 0.3) }
     }
 
     func testSmoothOps() {
         check("softmax", [random([3, 5], scale: 2)]) { $0[0].softmax(axis: 0) }
+        // Contiguous rows take the fused row kernel; 37 exercises its 16-wide body and the tail.
+        check("softmax rows", [random([3, 37], scale: 2)]) { $0[0].softmax(axis: -1) }
         check("logSoftmax", [random([3, 5], scale: 2)]) { $0[0].logSoftmax() }
         check("gelu", [random([20], scale: 3)]) { $0[0].gelu() }
         check("logSigmoid", [random([20], scale: 5)]) { $0[0].logSigmoid() }
