@@ -54,7 +54,7 @@ let package = Package(
 
         // Medical volumes (NIfTI), intensity presets, label maps, datasets and the few-shot protocol's
         // data layer (settings, folds, chunks, episodes, 3-D Dice). Deliberately independent of TensorCore.
-        .target(name: "MedicalData", dependencies: ["CNIfTI", "Imaging", "Diagnostics"]),
+        .target(name: "MedicalData", dependencies: ["CNIfTI", "Imaging", "Diagnostics", "FileIO"]),
 
         // The toolkit's one error type (kind, file or object, message), shared by every module.
         .target(name: "Diagnostics"),

@@ -98,3 +98,46 @@ int cnifti_read_header(const char *path, cnifti_volume *out, char *err, size_t e
 void cnifti_free(cnifti_volume *v) {
     if (v && v->data) { free(v->data); v->data = NULL; }
 }
+
+int cnifti_write_like(const char *reference, const char *path, const uint8_t *data, int64_t nvox,
+                      const char *description, char *err, size_t errlen) {
+    nifti_set_debug_level(0);
+    nifti_image *nim = nifti_image_read(reference, 0);
+    if (!nim) {
+        snprintf(err, errlen, "cannot read the reference header %s", reference);
+        return 1;
+    }
+    int64_t n = nim->dim[1] * nim->dim[2] * nim->dim[3];
+    if (n != nvox) {
+        snprintf(err, errlen, "%lld voxels for a reference grid of %lld x %lld x %lld", (long long)nvox,
+                 (long long)nim->dim[1], (long long)nim->dim[2], (long long)nim->dim[3]);
+        nifti_image_free(nim);
+        return 2;
+    }
+    /* A 3-D uint8 label map on the reference's grid: dims, pixdim, qform and sform as they are. */
+    nim->ndim = nim->dim[0] = 3;
+    for (int i = 4; i < 8; i++) { nim->dim[i] = 1; }
+    nim->nt = nim->nu = nim->nv = nim->nw = 1;
+    nim->nvox = nvox;
+    nim->datatype = NIFTI_TYPE_UINT8;
+    nim->nbyper = 1;
+    nim->swapsize = 0;
+    nim->scl_slope = 0;  /* no scaling: stored values are the labels */
+    nim->scl_inter = 0;
+    nim->cal_min = 0;
+    nim->cal_max = 0;
+    nim->intent_code = NIFTI_INTENT_LABEL;
+    memset(nim->descrip, 0, sizeof nim->descrip);
+    snprintf(nim->descrip, sizeof nim->descrip, "%s", description ? description : "");
+    nim->byteorder = nifti_short_order();
+    if (nifti_set_filenames(nim, path, 0, 1) != 0) {
+        snprintf(err, errlen, "niftilib refused the output name %s (expected .nii or .nii.gz)", path);
+        nifti_image_free(nim);
+        return 3;
+    }
+    nim->data = (void *)data;
+    nifti_image_write(nim);
+    nim->data = NULL;  /* the caller owns it */
+    nifti_image_free(nim);
+    return 0;
+}

@@ -50,4 +50,8 @@ public final class DiceScorer {
 
     /// Number of query slices with a recorded prediction.
     public var recordedCount: Int { predictions.count }
+
+    /// A scorer of the same truth and query slices with no prediction recorded: one per method when several
+    /// methods are scored on the same chunks.
+    public func emptyCopy() -> DiceScorer { DiceScorer(truth: truth, organId: organId, querySlices: querySlices) }
 }

@@ -62,18 +62,7 @@ public enum Orientation {
             outDims[maps[a].worldAxis] = dims[a]
             outSpacing[maps[a].worldAxis] = spacing[a]
         }
-        // Output stride of each input axis (negative and offset when flipped).
-        let outStrides = [1, outDims[0], outDims[0] * outDims[1]]
-        var step = [0, 0, 0], base = 0
-        for a in 0..<3 {
-            let s = outStrides[maps[a].worldAxis]
-            if maps[a].flipped {
-                step[a] = -s
-                base += (dims[a] - 1) * s
-            } else {
-                step[a] = s
-            }
-        }
+        let (base, step) = canonicalWalk(dims: dims, maps: maps)
         var out = data
         if maps != [AxisMap(worldAxis: 0, flipped: false), AxisMap(worldAxis: 1, flipped: false),
                     AxisMap(worldAxis: 2, flipped: false)] {
@@ -97,6 +86,40 @@ public enum Orientation {
             t[a][3] = maps[a].flipped ? Double(dims[a] - 1) : 0
         }
         return (outDims, outSpacing, out, multiply(affine, t))
+    }
+
+    /// Where a file's voxel (0, 0, 0) lands in the canonical array, and the canonical stride of each file axis
+    /// (negative when flipped).
+    private static func canonicalWalk(dims: [Int], maps: [AxisMap]) -> (base: Int, step: [Int]) {
+        var outDims = [0, 0, 0]
+        for a in 0..<3 { outDims[maps[a].worldAxis] = dims[a] }
+        let strides = [1, outDims[0], outDims[0] * outDims[1]]
+        var step = [0, 0, 0], base = 0
+        for a in 0..<3 {
+            let s = strides[maps[a].worldAxis]
+            if maps[a].flipped { step[a] = -s; base += (dims[a] - 1) * s } else { step[a] = s }
+        }
+        return (base, step)
+    }
+
+    /// The inverse of `reorient`'s data reordering: canonical `data` back to the voxel order of a file whose
+    /// dims are `dims` and axis maps `maps` (what a writer needs to store labels on that file's own grid).
+    public static func restore<T>(data: [T], dims: [Int], maps: [AxisMap]) -> [T] {
+        // reorient sends input index src to dst; here out[src] = data[dst] with the same index walk.
+        let (base, step) = canonicalWalk(dims: dims, maps: maps)
+        var out = data
+        var src = 0
+        for k in 0..<dims[2] {
+            for j in 0..<dims[1] {
+                var dst = base + k * step[2] + j * step[1]
+                for _ in 0..<dims[0] {
+                    out[src] = data[dst]
+                    src += 1
+                    dst += step[0]
+                }
+            }
+        }
+        return out
     }
 
     /// The orthogonal polar factor of a 3x3 matrix (its closest orthogonal matrix, the `P @ Qs` of an SVD),

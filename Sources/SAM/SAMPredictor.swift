@@ -38,6 +38,17 @@ public struct SAMPredictor {
         (originalSize, inputSize, imageName) = ((height, width), resized, name)
     }
 
+    /// Sets an image whose embedding (1, C, grid, grid) is already computed (for instance by an encoder pass
+    /// shared with another model on the same base), for an image of `width` x `height`.
+    public mutating func setImage(embedding: Tensor, width: Int, height: Int, name: String = "image") throws {
+        let g = model.promptEncoder.gridSize
+        guard embedding.shape.count == 4, embedding.shape[0] == 1, embedding.shape[2] == g, embedding.shape[3] == g else {
+            throw ToolkitError(.mismatch, subject: name, "an image embedding must be 1 x C x \(g) x \(g), got \(embedding.shape)")
+        }
+        self.embedding = embedding
+        (originalSize, inputSize, imageName) = ((height, width), preprocessing.resizedSize(height: height, width: width), name)
+    }
+
     /// Masks for one prompt set in the image's pixels: points (label 1 foreground, 0 background), a box
     /// (x0, y0, x1, y1), and `maskInput`, low-res logits (1, 1, 4 grid, 4 grid) such as an earlier
     /// prediction's. Three masks when `multimask`, else one. Throws a `ToolkitError`: `.noImage` before

@@ -31,6 +31,14 @@ int cnifti_read(const char *path, cnifti_volume *out, char *err, size_t errlen);
 /* Reads only the header (no voxel data): out->data stays NULL. Same return codes. */
 int cnifti_read_header(const char *path, cnifti_volume *out, char *err, size_t errlen);
 
+/* Writes `nvox` uint8 labels (x fastest, in the reference file's own voxel order) as a 3-D NIfTI label map
+ * at `path` (.nii or .nii.gz, compressed by niftilib) with the header of `reference`: its dims, pixdim, qform
+ * and sform unchanged, datatype uint8, no scaling, intent LABEL, `description` in descrip. niftilib does not
+ * report write errors: the caller reads the file back. Returns 0, or 1 (reference unreadable), 2 (voxel count
+ * differs from the reference's grid), 3 (output name refused), with a message in `err`. */
+int cnifti_write_like(const char *reference, const char *path, const uint8_t *data, int64_t nvox,
+                      const char *description, char *err, size_t errlen);
+
 /* Frees out->data (safe on a zeroed struct). */
 void cnifti_free(cnifti_volume *v);
 
