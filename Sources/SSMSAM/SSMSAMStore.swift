@@ -13,10 +13,17 @@ public enum SSMSAMStore {
     static let metadataKey = "ssmsam_config"
 
     /// Writes the model atomically: the weight file first, then the JSON beside it (the weight file alone
-    /// is complete: it carries the config too).
-    public static func save(_ model: SSMSAMModel, to url: URL) throws {
+    /// is complete: it carries the config too). `extra`: tensors stored alongside that are not the model's
+    /// (e.g. a meta-learner's `lslr.*` rates); their names must not be the model's.
+    public static func save(_ model: SSMSAMModel, extra: StateDict = StateDict(), to url: URL) throws {
         let json = String(decoding: try encoder.encode(model.config), as: UTF8.self)
-        let dict = model.stateDict()
+        var dict = model.stateDict()
+        for (name, t) in extra.entries {
+            guard dict[name] == nil else {
+                throw ToolkitError(.invalidArgument, subject: url.path, "extra tensor \(name) has the name of a model tensor")
+            }
+            dict[name] = t
+        }
         switch url.pathExtension {
         case "safetensors": try SafeTensors.write(dict, metadata: [metadataKey: json], to: url)
         case "pth": try TorchZipWriter.write(dict, to: url)
@@ -27,8 +34,16 @@ public enum SSMSAMStore {
     }
 
     /// Reads a model written by `save` (or by the twin): strict binding of every tensor.
-    public static func load(_ url: URL) throws -> SSMSAMModel {
+    public static func load(_ url: URL) throws -> SSMSAMModel { try load(url, extraPrefix: nil).model }
+
+    /// Reads a model and the extra tensors saved with it whose names start with `extraPrefix` (e.g. `lslr.`);
+    /// every other tensor is bound strictly.
+    public static func load(_ url: URL, extraPrefix: String?) throws -> (model: SSMSAMModel, extra: StateDict) {
         let checkpoint = try CheckpointReader.read(url)
+        var extra = StateDict(), tensors = StateDict()
+        for (name, t) in checkpoint.tensors.entries {
+            if let extraPrefix, name.hasPrefix(extraPrefix) { extra[name] = t } else { tensors[name] = t }
+        }
         let config: SSMSAMConfig
         if let json = checkpoint.metadata[metadataKey] {
             config = try decode(Data(json.utf8), file: url.path)
@@ -40,9 +55,9 @@ public enum SSMSAMStore {
             config = try decode(data, file: beside.path)
         }
         let model = SSMSAMModel(config: config)
-        try model.load(checkpoint.tensors, file: url.path)
+        try model.load(tensors, file: url.path)
         model.freeze([SSMSAMModel.basePrefix])
-        return model
+        return (model, extra)
     }
 
     private static var encoder: JSONEncoder {
