@@ -16,4 +16,10 @@ public struct MetaGradients {
     public let queryLosses: [[Float?]]
     /// Per task, θ' = θ_S.
     public let adapted: [ParameterSnapshot]
+
+    public init(parameters: [Tensor], rates: [Tensor], outerLoss: Float, supportLosses: [[Float]], queryLosses: [[Float?]],
+                adapted: [ParameterSnapshot]) {
+        (self.parameters, self.rates, self.outerLoss) = (parameters, rates, outerLoss)
+        (self.supportLosses, self.queryLosses, self.adapted) = (supportLosses, queryLosses, adapted)
+    }
 }
