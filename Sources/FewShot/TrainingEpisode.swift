@@ -7,10 +7,23 @@ public struct TrainingEpisode {
     public let organ: String
     public let support: [FewShotPair]
     public let queries: [FewShotPair]
+    /// Where the pairs came from, when they came from volumes (for logs and checks).
+    public let origin: EpisodeOrigin?
 
-    public init(organ: String, support: [FewShotPair], queries: [FewShotPair]) {
-        (self.organ, self.support, self.queries) = (organ, support, queries)
+    public init(organ: String, support: [FewShotPair], queries: [FewShotPair], origin: EpisodeOrigin? = nil) {
+        (self.organ, self.support, self.queries, self.origin) = (organ, support, queries, origin)
     }
+}
+
+/// The slices of a volume-backed episode.
+public struct EpisodeOrigin: Equatable, Sendable {
+    /// Index of the training volume.
+    public let volume: Int
+    /// The support slices (chunk centres), in `support` order.
+    public let supportSlices: [Int]
+    /// The query slices, in `queries` order, and the chunk (its slice range) each belongs to.
+    public let querySlices: [Int]
+    public let queryChunks: [ClosedRange<Int>]
 }
 
 /// Where the meta-learner's episodes come from: the training organs, and one episode of an organ drawn with

@@ -41,30 +41,40 @@ public final class VolumeEpisodeSource: EpisodeSource {
         for organ in task.trainingOrgans {
             slices[organ] = volumes.indices.map { v in selected.filter { $0.volume == v && $0.organs.contains(organ) }.map(\.slice) }
         }
-        if let organ = task.trainingOrgans.first(where: { o in slices[o]!.allSatisfy { $0.count < 2 } }) {
-            throw ToolkitError(.invalidLabels, subject: "episodes", "training organ \(organ) shows on fewer than 2 allowed slices of every volume: no support and query")
+        let usable = task.trainingOrgans.filter { o in slices[o]!.contains { $0.count >= 2 } }
+        guard !usable.isEmpty else {
+            throw ToolkitError(.invalidLabels, subject: "episodes", "no training organ of the task (test organ \(task.testOrgan)) shows on 2 or more allowed slices of a volume (\(setting.rawValue))")
         }
+        organs = usable
+        excludedOrgans = task.trainingOrgans.filter { !usable.contains($0) }
         (self.task, self.setting, self.chunks, self.model, self.cache) = (task, setting, chunks, model, cache)
         (self.volumes, self.labelMap, self.preset, self.slices) = (volumes, labelMap, preset, slices)
         predictor = SSMSAMPredictor(model: model, cache: cache)
     }
 
-    public var organs: [String] { task.trainingOrgans }
+    /// The training organs with data: each shows on 2 or more allowed slices of some volume.
+    public let organs: [String]
+    /// Training organs left out because no volume shows them on 2 allowed slices (Setting 2 removes every
+    /// slice of the test organ, which can take a whole organ with it).
+    public let excludedOrgans: [String]
 
     public func episode(organ: String, supportShots: Int, queryShots: Int, generator rng: inout SeededGenerator) throws -> TrainingEpisode {
-        guard let perVolume = slices[LabelMap.normalise(organ)] else {
-            throw ToolkitError(.invalidArgument, subject: "episodes", "'\(organ)' is not a training organ of the task (test organ \(task.testOrgan))")
+        guard let perVolume = slices[LabelMap.normalise(organ)], organs.contains(LabelMap.normalise(organ)) else {
+            let why = excludedOrgans.contains(LabelMap.normalise(organ)) ? "has no 2 allowed slices in any volume (\(setting.rawValue))"
+                : "is not a training organ of the task (test organ \(task.testOrgan))"
+            throw ToolkitError(.invalidArgument, subject: "episodes", "'\(organ)' \(why)")
         }
         let candidates = perVolume.indices.filter { perVolume[$0].count >= 2 }
         let v = candidates[Int(rng.next() % UInt64(candidates.count))]
         let allowed = perVolume[v], allowedSet = Set(allowed)
         // Chunks of the organ's range with a support and at least one query among the allowed slices.
         let range = allowed.first!...allowed.last!
-        let plan = try ChunkPlan.sameVolume(range, chunks: Swift.min(chunks, range.count)).compactMap { c -> (support: Int, queries: [Int])? in
+        let plan = try ChunkPlan.sameVolume(range, chunks: Swift.min(chunks, range.count)).compactMap {
+            c -> (support: Int, queries: [Int], slices: ClosedRange<Int>)? in
             let inChunk = c.slices.filter(allowedSet.contains)
             guard let support = inChunk.min(by: { abs($0 - c.support) < abs($1 - c.support) }) else { return nil }
             let queries = inChunk.filter { $0 != support }
-            return queries.isEmpty ? nil : (support, queries)
+            return queries.isEmpty ? nil : (support, queries, c.slices)
         }
         guard !plan.isEmpty else {
             throw ToolkitError(.invalidLabels, subject: volumes[v].labels.source, "no chunk of \(organ) has two allowed slices; use fewer chunks")
@@ -82,7 +92,7 @@ public final class VolumeEpisodeSource: EpisodeSource {
             support.append(.selfPair(s.features, mask: s.mask, label: s.label, points: points))
             references.append((s.features, s.mask, points))
         }
-        var queries: [FewShotPair] = []
+        var queries: [FewShotPair] = [], querySlices: [Int] = [], queryChunks: [ClosedRange<Int>] = []
         for i in 0..<queryShots {
             let k = i % chosen.count
             if queryPools[k].isEmpty { queryPools[k] = plan[chosen[k]].queries }
@@ -90,8 +100,11 @@ public final class VolumeEpisodeSource: EpisodeSource {
             let t = try prepare(volume: v, slice: q, organ: organ)
             let r = references[k]
             queries.append(FewShotPair(target: t.features, label: t.label, reference: r.features, referenceMask: r.mask, points: r.points))
+            querySlices.append(q)
+            queryChunks.append(plan[chosen[k]].slices)
         }
-        return TrainingEpisode(organ: LabelMap.normalise(organ), support: support, queries: queries)
+        let origin = EpisodeOrigin(volume: v, supportSlices: chosen.map { plan[$0].support }, querySlices: querySlices, queryChunks: queryChunks)
+        return TrainingEpisode(organ: LabelMap.normalise(organ), support: support, queries: queries, origin: origin)
     }
 
     /// A slice's features, its organ mask in the model's frame, the mask at the loss's resolution, the image's

@@ -33,16 +33,22 @@ public enum SSMSAMStore {
         try AtomicFile.write(Data(json.utf8), to: SAMModelStore.configURL(for: url))
     }
 
-    /// Reads a model written by `save` (or by the twin): strict binding of every tensor.
+    /// Prefixes of tensors that other layers save beside a model's (the few-shot meta-learner's learned inner
+    /// rates, `lslr.*`): a plain load ignores them.
+    public static let extraTensorPrefixes = ["lslr."]
+
+    /// Reads a model written by `save` (or by the twin): strict binding of every tensor except the extras
+    /// of `extraTensorPrefixes`, which are ignored.
     public static func load(_ url: URL) throws -> SSMSAMModel { try load(url, extraPrefix: nil).model }
 
     /// Reads a model and the extra tensors saved with it whose names start with `extraPrefix` (e.g. `lslr.`);
-    /// every other tensor is bound strictly.
+    /// every other tensor is bound strictly (those of `extraTensorPrefixes` are ignored).
     public static func load(_ url: URL, extraPrefix: String?) throws -> (model: SSMSAMModel, extra: StateDict) {
         let checkpoint = try CheckpointReader.read(url)
         var extra = StateDict(), tensors = StateDict()
         for (name, t) in checkpoint.tensors.entries {
-            if let extraPrefix, name.hasPrefix(extraPrefix) { extra[name] = t } else { tensors[name] = t }
+            if let extraPrefix, name.hasPrefix(extraPrefix) { extra[name] = t }
+            else if !extraTensorPrefixes.contains(where: name.hasPrefix) { tensors[name] = t }
         }
         let config: SSMSAMConfig
         if let json = checkpoint.metadata[metadataKey] {
