@@ -112,3 +112,45 @@ final class AdaptationTests: XCTestCase {
         }
     }
 }
+
+/// The adapters path: gradients through the frozen ViT encoder reach the adapters in the inner and the outer
+/// loop, and the meta-batch leaves the model at θ. The query labels reach nothing but the outer loss.
+final class AdapterPathTests: XCTestCase {
+    private func episode(_ model: SSMSAMModel, queryLabel: (Int) -> Tensor) throws -> TrainingEpisode {
+        let s = model.config.base.encoder.imageSize, f = Float(s)
+        let support = try SliceFeatures.of(FewShotFixtures.image(size: s, phase: 0.2), model: model)
+        guard case .image = support else { throw XCTSkip("expected the adapters path") }
+        let mask = FewShotFixtures.ellipse(size: s, cx: 0.45 * f, cy: 0.5 * f, rx: 0.2 * f, ry: 0.15 * f)
+        let points = FewShotPair.points(mask, model: model, valid: (s, s), seed: 2)
+        let queries = try (0..<2).map { j in
+            FewShotPair(target: try SliceFeatures.of(FewShotFixtures.image(size: s, phase: 0.25 + 0.05 * Float(j)), model: model),
+                        label: try FewShotPair.lossLabel(queryLabel(j), grid: model.grid), reference: support, referenceMask: mask, points: points)
+        }
+        return TrainingEpisode(organ: "organ", support: [.selfPair(support, mask: mask, label: try FewShotPair.lossLabel(mask, grid: model.grid), points: points)],
+                               queries: queries)
+    }
+
+    func testMetaGradientsReachTheAdaptersAndQueryLabelsOnlyTheOuterLoss() throws {
+        let model = try FewShotFixtures.model(tiny: false)
+        XCTAssertNotNil(model.adapter)
+        var config = MetaLearnerConfig()
+        config.tasksPerBatch = 1
+        config.innerSteps = 2
+        config.innerRate = 1e-2
+        let learner = try MetaLearner(model: model, config: config)
+        let s = model.config.base.encoder.imageSize, f = Float(s)
+        let label = { (j: Int) in FewShotFixtures.ellipse(size: s, cx: (0.48 + 0.02 * Float(j)) * f, cy: 0.5 * f, rx: 0.2 * f, ry: 0.16 * f) }
+        let theta = model.snapshot(trainableOnly: true)
+        let g = try learner.gradients([try episode(model, queryLabel: label)], epoch: 0)
+        XCTAssertEqual(model.snapshot(trainableOnly: true), theta)
+        for (n, grad) in zip(learner.rates.names, g.parameters) where n.hasPrefix("adapter.") {
+            XCTAssertGreaterThan(grad.maxAbs, 0, "\(n): no outer gradient through the encoder")
+        }
+        XCTAssertTrue(g.rates.allSatisfy { $0.data.allSatisfy(\.isFinite) })
+        // Scrambled query labels: the same θ' (the inner loop never sees them), another outer gradient.
+        let scrambled = try learner.gradients([try episode(model, queryLabel: { label(1 - $0).map { 1 - $0 } })], epoch: 0)
+        XCTAssertEqual(scrambled.adapted, g.adapted, "query labels must not reach the adaptation")
+        XCTAssertEqual(scrambled.supportLosses, g.supportLosses)
+        XCTAssertNotEqual(scrambled.outerLoss, g.outerLoss)
+    }
+}

@@ -18,20 +18,25 @@ enum FewShotFixtures {
     }
 
     /// The small TinyViT SSM-SAM model of the twin's fixtures: MobileSAM small (frozen) and its heads.
-    static func tinyModel() throws -> SSMSAMModel {
-        let baseName = "mobilesam_small.safetensors"
+    static func tinyModel() throws -> SSMSAMModel { try model(tiny: true) }
+
+    /// The twin fixtures' small models: MobileSAM small and the TinyViT heads, or the small ViT SAM with
+    /// adapters (gradients through the encoder).
+    static func model(tiny: Bool) throws -> SSMSAMModel {
+        let baseName = tiny ? "mobilesam_small.safetensors" : "sam_small.safetensors"
+        let headsName = tiny ? "ssmsam_tinyvit.safetensors" : "ssmsam_vit_adapters.safetensors"
         let (weights, baseMeta) = try SafeTensors.read(tests.appendingPathComponent("SAMTests/Fixtures/\(baseName)"))
         let samJSON = try JSONSerialization.jsonObject(with: Data(baseMeta["config"]!.utf8)) as! [String: Any]
         var samConfig = try SAMConfig.detect(from: weights, file: baseName, decoderHeads: (samJSON["decoder_heads"] as! NSNumber).intValue)
         samConfig.preset = nil
-        samConfig.encoder.imageSize = (samJSON["image_size"] as! NSNumber).intValue
+        if tiny { samConfig.encoder.imageSize = (samJSON["image_size"] as! NSNumber).intValue }
         let base = try SAMModel(weights, file: baseName, config: samConfig)
-        let (heads, meta) = try SafeTensors.read(tests.appendingPathComponent("SSMSAMTests/Fixtures/ssmsam_tinyvit.safetensors"))
+        let (heads, meta) = try SafeTensors.read(tests.appendingPathComponent("SSMSAMTests/Fixtures/\(headsName)"))
         let twin = try JSONSerialization.jsonObject(with: Data(meta["config"]!.utf8)) as! [String: Any]
         let model = try SSMSAMModel(base: base, config: try SSMSAMConfig(twin: twin, base: base.config))
         var dict = StateDict()
         for (k, v) in heads.entries where SSMSAMModel.headPrefixes.contains(where: { k.hasPrefix($0 + ".") }) { dict[k] = v }
-        try model.load(dict, file: "ssmsam_tinyvit.safetensors", strict: false)
+        try model.load(dict, file: headsName, strict: false)
         model.assignNames()
         return model
     }
