@@ -7,7 +7,8 @@ import TensorCore
 /// (training organs), each adapted by the online optimiser on its K support pairs; after every inner step s
 /// the outer loss on its K' query pairs at θ_{s+1}, weighted by the multi-step loss schedule; the first-order
 /// outer gradient (taken at the adapted parameters, applied to θ) and the gradient of the learned rates go to
-/// one AdamW (lr following cosine annealing over the epochs); the rates are then clamped to >= 0.
+/// one AdamW (lr following cosine annealing over the epochs; its weight decay applies to the rates too, as in
+/// the twin); the rates are then clamped to >= 0.
 ///
 /// Second-order MAML (differentiating through the inner gradients) is out of scope.
 ///
