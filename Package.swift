@@ -102,7 +102,7 @@ let package = Package(
 
         // The command-line tool: thin commands over the libraries.
         .executableTarget(name: "ssmsam", dependencies: [
-            "TensorCore", "Formats", "NN", "SAM", "SSMSAM", "Imaging", "MedicalData", "Zoo", "Diagnostics",
+            "TensorCore", "Formats", "NN", "SAM", "SSMSAM", "FewShot", "Imaging", "MedicalData", "Zoo", "Diagnostics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

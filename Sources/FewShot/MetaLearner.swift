@@ -1,4 +1,5 @@
 import Diagnostics
+import Foundation
 import NN
 import SSMSAM
 import TensorCore
@@ -176,6 +177,17 @@ public final class MetaLearner {
 
     // MARK: State
 
+    /// The settings that differ, as `name saved vs given`.
+    static func differences(_ saved: MetaLearnerConfig, _ given: MetaLearnerConfig) -> String {
+        func fields(_ c: MetaLearnerConfig) -> [String: String] {
+            let data = (try? JSONEncoder().encode(c)) ?? Data()
+            let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+            return json.mapValues { "\($0)" }
+        }
+        let a = fields(saved), b = fields(given)
+        return a.keys.sorted().filter { a[$0] != b[$0] }.map { "\($0) \(a[$0]!) saved vs \(b[$0] ?? "?") given" }.joined(separator: ", ")
+    }
+
     /// The names of the optimiser's parameters: the model's trainable tensors, then their rates (`lslr.*`).
     var optimiserNames: [String] { rates.names + rates.rates.map(\.name) }
 
@@ -191,7 +203,8 @@ public final class MetaLearner {
     /// this config and model; anything else is an error naming what differs.
     public func restore(_ state: TrainingState) throws {
         guard state.config == config else {
-            throw ToolkitError(.mismatch, subject: "training state", "was written with other meta-learner settings; resume with the same ones")
+            throw ToolkitError(.mismatch, subject: "training state", "was written with other meta-learner settings ("
+                               + Self.differences(state.config, config) + "); resume with the same ones")
         }
         guard state.modelConfig == model.config else {
             throw ToolkitError(.mismatch, subject: "training state", "was written for another SSM-SAM configuration")

@@ -92,7 +92,7 @@ final class TrainingStateTests: XCTestCase {
         let (m, _) = try fresh(other)
         XCTAssertThrowsError(try m.restore(try TrainingState.read(file))) { e in
             XCTAssertEqual((e as? ToolkitError)?.kind, .mismatch)
-            XCTAssertTrue("\(e)".contains("other meta-learner settings"), "\(e)")
+            XCTAssertTrue("\(e)".contains("other meta-learner settings (innerRate 0.01 saved vs 0.005 given)"), "\(e)")
         }
         // Not a state file.
         let notState = directory.appendingPathComponent("model.safetensors")
