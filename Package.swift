@@ -5,7 +5,8 @@ import PackageDescription
 //   Diagnostics (the one error type) under everything
 //   C shims, FileIO -> TensorCore -> Formats -> NN -> SAM -> SSMSAM / Zoo -> ssmsam CLI
 //   C shims, FileIO -> Imaging -> MedicalData (independent of TensorCore) -> ssmsam CLI
-//   C shims (CPNG, CJPEG, CNIfTI) -> Imaging -> MedicalData -> (FewShot) -> ssmsam CLI
+//   C shims (CPNG, CJPEG, CNIfTI) -> Imaging -> MedicalData -> FewShot -> ssmsam CLI
+//   SSMSAM -> FewShot (few-shot learning joins the model and the protocol's data layer)
 let package = Package(
     name: "SSMSAM",
     platforms: [.macOS(.v13)],
