@@ -103,7 +103,7 @@ let package = Package(
 
         // The command-line tool: thin commands over the libraries.
         .executableTarget(name: "ssmsam", dependencies: [
-            "TensorCore", "Formats", "NN", "SAM", "SSMSAM", "FewShot", "Imaging", "MedicalData", "Zoo", "Diagnostics",
+            "TensorCore", "Formats", "NN", "SAM", "SSMSAM", "FewShot", "Imaging", "MedicalData", "Zoo", "Diagnostics", "FileIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -111,12 +111,12 @@ let package = Package(
         .executableTarget(name: "gemm-bench", dependencies: ["TensorCore"], path: "bench/gemm"),
         .executableTarget(name: "sam-bench", dependencies: ["SAM", "NN", "Formats", "TensorCore", "Diagnostics"], path: "bench/sam"),
 
-        // Shared by the test targets: running the built CLI.
+        // Shared by the test targets: running the built CLI, and the assets not in the repository (skip, or fail in CI).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Formats", "Diagnostics"],
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Formats", "Diagnostics", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "Formats", "Diagnostics"]),
-        .testTarget(name: "SSMSAMTests", dependencies: ["SSMSAM", "SAM", "NN", "TensorCore", "Formats", "Diagnostics"],
+        .testTarget(name: "SSMSAMTests", dependencies: ["SSMSAM", "SAM", "NN", "TensorCore", "Formats", "Diagnostics", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "SAMTests", dependencies: ["SAM", "NN", "TensorCore", "Formats", "Diagnostics", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),

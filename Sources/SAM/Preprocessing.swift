@@ -38,6 +38,33 @@ public struct SAMPreprocessing: Sendable {
         return (input, size)
     }
 
+    /// A binary mask of an image's pixels (row-major, `width` x `height`, true inside) in the model's input
+    /// frame (1, 1, S, S), 1 inside: nearest-neighbour resized as the image is (pixel centres mapped), zero in
+    /// the padding. The caller checks that the mask has `width * height` pixels.
+    public func framedMask(_ mask: [Bool], width: Int, height: Int) -> Tensor {
+        let s = modelSize
+        let (rh, rw) = resizedSize(height: height, width: width)
+        let resized = Self.nearestResampled(mask, from: (width, height), to: (rw, rh))
+        var out = Tensor.zeros([1, 1, s, s])
+        for r in 0..<rh { for c in 0..<rw where resized[r * rw + c] { out.data[r * s + c] = 1 } }
+        return out
+    }
+
+    /// A row-major mask resampled to another size by nearest neighbour (the pixel centre of each output pixel
+    /// mapped into the input); the mask itself when the sizes are equal.
+    public static func nearestResampled(_ mask: [Bool], from: (width: Int, height: Int), to: (width: Int, height: Int)) -> [Bool] {
+        if from == to { return mask }
+        var out = [Bool](repeating: false, count: to.width * to.height)
+        for r in 0..<to.height {
+            let sr = Swift.min(from.height - 1, Int((Double(r) + 0.5) * Double(from.height) / Double(to.height)))
+            for c in 0..<to.width {
+                let sc = Swift.min(from.width - 1, Int((Double(c) + 0.5) * Double(from.width) / Double(to.width)))
+                out[r * to.width + c] = mask[sr * from.width + sc]
+            }
+        }
+        return out
+    }
+
     /// `apply_coords`: a point in original pixels to the model's input frame.
     public func transform(x: Float, y: Float, originalHeight: Int, originalWidth: Int) -> (x: Float, y: Float) {
         let size = resizedSize(height: originalHeight, width: originalWidth)

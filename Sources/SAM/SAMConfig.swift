@@ -65,33 +65,46 @@ public struct SAMConfig: Codable, Equatable, Sendable {
     /// are taken from `decoderHeads` (SAM's 8 by default). Neither can a TinyViT's input size, which is
     /// MobileSAM's 1024 (set `encoder.imageSize` afterwards for other models).
     public static func detect(from dict: StateDict, file: String, decoderHeads: Int = 8) throws -> SAMConfig {
-        func shape(_ name: String, rank: Int = 1) throws -> [Int] {
-            guard let s = dict[name]?.shape else {
-                throw ToolkitError(.mismatch, subject: file, "not a SAM checkpoint: no tensor '\(name)' (found \(dict.count) tensors, e.g. \(dict.names.prefix(3).joined(separator: ", ")))")
-            }
-            return try Self.atLeast(rank, s, name, file: file)
-        }
-        var c = SAMConfig()
-        if dict["image_encoder.patch_embed.seq.0.c.weight"] != nil {
-            c.encoderKind = .tinyViT
-            c.tinyViT = try TinyViTEncoder.detect(from: dict, file: file, prefix: "image_encoder")
-            c.encoder.outChannels = try shape("image_encoder.neck.0.weight")[0]
-        } else {
-            try detectViT(&c, { try shape($0, rank: $1) }, dict)
-        }
-        c.decoder.promptDim = try shape("prompt_encoder.point_embeddings.0.weight", rank: 2)[1]
-        c.decoder.maskInChannels = try shape("prompt_encoder.mask_downscaling.3.weight")[0]
+        let shape = shapeReader(dict, file: file)
+        var c = try detectEncoder(from: dict, file: file)
+        c.decoder.promptDim = try shape("prompt_encoder.point_embeddings.0.weight", 2)[1]
+        c.decoder.maskInChannels = try shape("prompt_encoder.mask_downscaling.3.weight", 1)[0]
         c.decoder.transformerDepth = (0...).prefix { dict["mask_decoder.transformer.layers.\($0).norm1.weight"] != nil }.count
-        c.decoder.mlpDim = try shape("mask_decoder.transformer.layers.0.mlp.lin1.weight")[0]
-        c.decoder.attentionDownsample = ratio(c.decoder.promptDim, try shape("mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight")[0])
-        c.decoder.multimaskOutputs = (try shape("mask_decoder.mask_tokens.weight"))[0] - 1
+        c.decoder.mlpDim = try shape("mask_decoder.transformer.layers.0.mlp.lin1.weight", 1)[0]
+        c.decoder.attentionDownsample = ratio(c.decoder.promptDim, try shape("mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight", 1)[0])
+        c.decoder.multimaskOutputs = (try shape("mask_decoder.mask_tokens.weight", 1))[0] - 1
         c.decoder.iouHeadDepth = (0...).prefix { dict["mask_decoder.iou_prediction_head.layers.\($0).weight"] != nil }.count
-        c.decoder.iouHeadHidden = try shape("mask_decoder.iou_prediction_head.layers.0.weight")[0]
+        c.decoder.iouHeadHidden = try shape("mask_decoder.iou_prediction_head.layers.0.weight", 1)[0]
         c.decoder.heads = decoderHeads
         for name in presetNames {
             if var p = preset(name) { p.preset = nil; var me = c; me.preset = nil; if p == me { c.preset = name } }
         }
         return c
+    }
+
+    /// The image encoder's architecture from `image_encoder.*` shapes alone (a file holding the encoder but no
+    /// prompt encoder or mask decoder, such as an SSM-SAM model); the decoder settings are SAM's defaults.
+    public static func detectEncoder(from dict: StateDict, file: String) throws -> SAMConfig {
+        let shape = shapeReader(dict, file: file)
+        var c = SAMConfig()
+        if dict["image_encoder.patch_embed.seq.0.c.weight"] != nil {
+            c.encoderKind = .tinyViT
+            c.tinyViT = try TinyViTEncoder.detect(from: dict, file: file, prefix: "image_encoder")
+            c.encoder.outChannels = try shape("image_encoder.neck.0.weight", 1)[0]
+        } else {
+            try detectViT(&c, shape, dict)
+        }
+        return c
+    }
+
+    /// A tensor's shape by name (at least `rank` dimensions), or the error naming the missing tensor.
+    private static func shapeReader(_ dict: StateDict, file: String) -> (String, Int) throws -> [Int] {
+        { name, rank in
+            guard let s = dict[name]?.shape else {
+                throw ToolkitError(.mismatch, subject: file, "not a SAM checkpoint: no tensor '\(name)' (found \(dict.count) tensors, e.g. \(dict.names.prefix(3).joined(separator: ", ")))")
+            }
+            return try Self.atLeast(rank, s, name, file: file)
+        }
     }
 
     /// The ViT encoder's settings from `image_encoder.*` shapes.

@@ -26,22 +26,12 @@ public struct SSMSAMPredictor {
     }
 
     /// A binary mask of an image's pixels (row-major, `width` x `height`) in the model's input frame
-    /// (1, 1, S, S): nearest-neighbour resized as the image is, zero in the padding.
+    /// (1, 1, S, S): `SAMPreprocessing.framedMask`, after checking its pixel count.
     public func frameMask(_ mask: [Bool], width: Int, height: Int, name: String = "mask") throws -> Tensor {
         guard mask.count == width * height, width > 0, height > 0 else {
             throw ToolkitError(.mismatch, subject: name, "mask has \(mask.count) pixels, expected \(width) x \(height)")
         }
-        let s = preprocessing.modelSize
-        let (rh, rw) = preprocessing.resizedSize(height: height, width: width)
-        var out = Tensor.zeros([1, 1, s, s])
-        for r in 0..<rh {
-            let sr = Swift.min(height - 1, Int((Double(r) + 0.5) * Double(height) / Double(rh)))
-            for c in 0..<rw {
-                let sc = Swift.min(width - 1, Int((Double(c) + 0.5) * Double(width) / Double(rw)))
-                if mask[sr * width + sc] { out.data[r * s + c] = 1 }
-            }
-        }
-        return out
+        return preprocessing.framedMask(mask, width: width, height: height)
     }
 
     /// The four levels of a preprocessed input (from the cache on the cheap path).

@@ -8,7 +8,9 @@ import TensorCore
 
 /// SSM-SAM models on disk: `M.safetensors` holding every tensor (the frozen base under its official names and
 /// the heads under the twin's names) with the `SSMSAMConfig` JSON in its metadata (`ssmsam_config`) and beside
-/// it as `M.json`; or `M.pth` (PyTorch zip, the same names) for the PyTorch twin, with the JSON beside it.
+/// it as `M.json`; or `M.pth` (PyTorch zip, the same names) for the PyTorch twin, with the twin's own config
+/// JSON beside it (flat, `scripts/ssmsam_twin/config.py`), so that the twin's `read_config` + `load_pth`
+/// open the pair as they are, and the pair the twin writes back (`write_config` + `save_pth`) loads here.
 public enum SSMSAMStore {
     static let metadataKey = "ssmsam_config"
 
@@ -24,13 +26,18 @@ public enum SSMSAMStore {
             }
             dict[name] = t
         }
+        let beside: Data
         switch url.pathExtension {
-        case "safetensors": try SafeTensors.write(dict, metadata: [metadataKey: json], to: url)
-        case "pth": try TorchZipWriter.write(dict, to: url)
+        case "safetensors":
+            try SafeTensors.write(dict, metadata: [metadataKey: json], to: url)
+            beside = Data(json.utf8)
+        case "pth":
+            try TorchZipWriter.write(dict, to: url)
+            beside = try JSONSerialization.data(withJSONObject: model.config.twinDictionary, options: [.prettyPrinted, .sortedKeys])
         default:
             throw ToolkitError(.unsupported, subject: url.path, "SSM-SAM models are written as .safetensors or .pth, not .\(url.pathExtension)")
         }
-        try AtomicFile.write(Data(json.utf8), to: SAMModelStore.configURL(for: url))
+        try AtomicFile.write(beside, to: SAMModelStore.configURL(for: url))
     }
 
     /// Prefixes of tensors that other layers save beside a model's (the few-shot meta-learner's learned inner
@@ -58,7 +65,16 @@ public enum SSMSAMStore {
             guard let data = try? Data(contentsOf: beside) else {
                 throw ToolkitError(.missingFile, subject: url.path, "no SSM-SAM config inside it and no \(beside.lastPathComponent) beside it")
             }
-            config = try decode(data, file: beside.path)
+            if let twin = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], twin["backbone"] != nil {
+                // The twin's flat config: the base is not in it, its encoder is in the weights.
+                var base = try SAMConfig.detectEncoder(from: checkpoint.tensors, file: url.path)
+                if let size = twin["image_size"] as? NSNumber { base.encoder.imageSize = size.intValue }
+                do { config = try SSMSAMConfig(twin: twin, base: base) } catch let e as ToolkitError {
+                    throw ToolkitError(e.kind, subject: beside.path, e.message)
+                }
+            } else {
+                config = try decode(data, file: beside.path)
+            }
         }
         let model = SSMSAMModel(config: config)
         try model.load(tensors, file: url.path)

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
 import Formats
+import SSMSAM
 
 /// `ssmsam inspect FILE`: what a weight file holds.
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show the format, tensor count, parameter count, dtypes and tensors of a weight file.",
+        abstract: "Show the format, tensor count, parameter count, dtypes and tensors of a weight file (and an SSM-SAM model's groups).",
         discussion: "Reads PyTorch (.pth/.pt, zip and legacy), safetensors, ONNX, .npy and .npz; the format is detected from the file's bytes.")
 
     @Argument(help: "The weight file.") var file: String
@@ -40,6 +41,12 @@ struct InspectCommand: ParsableCommand {
         }
         if prefixes.count <= 20 { print("prefixes:    " + prefixes.map { "\($0.0) \($0.1)" }.joined(separator: ", ")) }
         for (k, v) in checkpoint.metadata.sorted(by: { $0.key < $1.key }) { print("metadata:    \(k) = \(v)") }
+        if dict.names.contains(where: { $0.hasPrefix("sampler.") }) {
+            // An SSM-SAM model: its groups as the model binds them (frozen base, trainable heads).
+            let model = try CLIErrors.report { try SSMSAMStore.load(URL(fileURLWithPath: file)) }
+            print("")
+            SSMModelSummary.lines(model).forEach { print($0) }
+        }
         print("")
         let width = min(max(dict.names.map(\.count).max() ?? 4, 4), 80)
         print("name".padding(toLength: width, withPad: " ", startingAt: 0) + "  dtype  shape")

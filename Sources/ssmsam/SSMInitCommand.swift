@@ -24,10 +24,7 @@ struct SSMInitCommand: ParsableCommand {
             let model = try SSMSAMModel(base: sam, config: config)
             try model.initializeHeads(seed: seed)
             try SSMSAMStore.save(model, to: URL(fileURLWithPath: out))
-            for g in model.parameterGroups(.prefixes([SSMSAMModel.basePrefix] + SSMSAMModel.headPrefixes), trainableOnly: false) {
-                let n = g.parameters.reduce(0) { $0 + $1.parameter.value.count }
-                print("\(g.name): \(g.parameters.count) tensors, \(n) parameters, \(g.parameters[0].parameter.requiresGrad ? "trainable" : "frozen")")
-            }
+            SSMModelSummary.lines(model).forEach { print($0) }
             print("wrote \(out) (seed \(seed))")
         }
     }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import FileIO
+import Formats
 import Foundation
 import Imaging
 import SSMSAM
@@ -17,16 +19,19 @@ struct SSMPredictCommand: ParsableCommand {
     @Option(help: "Output mask PNG, the query's size.") var out: String
     @Option(help: "Also write an overlay PNG of the mask over the query.") var overlay: String?
     @Option(help: "Seed of the support-mask point picker.") var seed: UInt64 = 0
+    @Option(help: "Also write the query's mask logits at its size (1 x 1 x H x W) as .npy.") var logits: String?
+    @Option(help: "Also write the prompt points picked from the support mask as JSON: [{\"x\", \"y\", \"positive\"}] in the model's input frame.")
+    var pointsOut: String?
 
     func run() throws {
         try CLIErrors.report {
             let m = try SSMSAMStore.load(URL(fileURLWithPath: model))
             let s = try ImageIO.read(URL(fileURLWithPath: support)).rgb(), q = try ImageIO.read(URL(fileURLWithPath: query)).rgb()
-            let maskImage = try ImageIO.read(URL(fileURLWithPath: supportMask))
-            guard maskImage.width == s.width && maskImage.height == s.height else {
-                throw ValidationError("--support-mask is \(maskImage.width) x \(maskImage.height), the support image \(s.width) x \(s.height)")
+            let maskFile = try BinaryMaskFile(supportMask)
+            guard maskFile.width == s.width && maskFile.height == s.height else {
+                throw ValidationError("--support-mask is \(maskFile.width) x \(maskFile.height), the support image \(s.width) x \(s.height)")
             }
-            let mask = stride(from: 0, to: maskImage.pixels.count, by: maskImage.channels).map { maskImage.pixels[$0] > 127 }
+            let mask = maskFile.mask
             var predictor = SSMSAMPredictor(model: m)
             predictor.pointSeed = seed
             let t0 = Date()
@@ -35,6 +40,16 @@ struct SSMPredictCommand: ParsableCommand {
             try ImageIO.writePNG(try Image8(width: q.width, height: q.height, channels: 1, pixels: binary), to: URL(fileURLWithPath: out))
             print(String(format: "wrote %@: %d of %d pixels, %d support points, %.2f s", out, binary.filter { $0 > 0 }.count,
                          binary.count, r.points.count, Date().timeIntervalSince(t0)))
+            if let logits {
+                try Numpy.write(StoredTensor(r.logits), to: URL(fileURLWithPath: logits))
+                print("wrote \(logits): mask logits \(r.logits.shape)")
+            }
+            if let pointsOut {
+                let e = JSONEncoder()
+                e.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try AtomicFile.write(try e.encode(r.points), to: URL(fileURLWithPath: pointsOut))
+                print("wrote \(pointsOut): \(r.points.count) points")
+            }
             if let overlay {
                 let drawn = try q.tinted(mask: binary, colour: .cyan, alpha: 0.45).contoured(mask: binary, colour: .yellow)
                 try ImageIO.writePNG(drawn, to: URL(fileURLWithPath: overlay))

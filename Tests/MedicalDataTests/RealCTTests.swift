@@ -8,9 +8,7 @@ final class RealCTTests: XCTestCase {
 
     func load() throws -> (Volume, LabelVolume) {
         if let c = Self.cached { return c }
-        guard FileManager.default.fileExists(atPath: TestPaths.ct.path) else {
-            throw XCTSkip("shared data not found at \(TestPaths.ct.path)")
-        }
+        try TestPaths.requireCT()
         let v = try NIfTIReader.readVolume(TestPaths.ct)
         let l = try NIfTIReader.readLabels(TestPaths.labels, matching: v)
         Self.cached = (v, l)

@@ -6,7 +6,7 @@ import XCTest
 /// Slice rendering: radiological layout and overlays, checked on the real CT.
 final class RenderTests: XCTestCase {
     func testRenderedSliceHasLiverOnTheImageLeftAndSpleenOnTheRight() throws {
-        guard FileManager.default.fileExists(atPath: TestPaths.ct.path) else { throw XCTSkip("shared data missing") }
+        try TestPaths.requireCT()
         let v = try NIfTIReader.readVolume(TestPaths.ct)
         let l = try NIfTIReader.readLabels(TestPaths.labels, matching: v)
         let liver = RGB(235, 120, 40), spleen = RGB(60, 130, 245)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Locations the tests read: committed fixtures and the team's shared data beside the repository.
@@ -13,6 +14,13 @@ enum TestPaths {
     static let labels = abdomen.appendingPathComponent("labels.nii.gz")
 
     static func fixture(_ name: String) -> URL { fixtures.appendingPathComponent(name) }
+
+    /// The shared CT (and its labels), or a skip outside CI / a failure in CI naming where it should be.
+    static func requireCT() throws {
+        for url in [ct, labels] {
+            try TestAssets.require(url, "the shared abdominal CT", howToGet: "put the team's shared folder beside the repository (../shared/data/abdomen-ct)")
+        }
+    }
 
     static func json(_ name: String) throws -> [String: Any] {
         let data = try Data(contentsOf: fixture(name))

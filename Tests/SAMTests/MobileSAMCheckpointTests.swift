@@ -6,7 +6,7 @@ import TensorCore
 
 /// The official MobileSAM checkpoint against the reference code's outputs on a real CT slice and a
 /// natural-looking image (Fixtures/mobilesam_real.safetensors). The weights are not in the repository:
-/// these tests skip with a message when the converted checkpoint is absent (see MobileSAMFixtures).
+/// these tests skip with a message when the converted checkpoint is absent, and fail in CI (see MobileSAMFixtures).
 final class MobileSAMCheckpointTests: XCTestCase {
     /// One model for both cases (loading and encoding at 1024 is the slow part).
     static var model: SAMModel?

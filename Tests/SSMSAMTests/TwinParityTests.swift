@@ -130,4 +130,29 @@ final class TwinParityTests: XCTestCase {
         let errSwap = zip(q.data, r["out.sampler"]!.data).map { abs($0 - $1) }.max()!
         XCTAssertGreaterThan(errSwap, 1e-3 * r["out.sampler"]!.maxAbs, "x/y swapped points must be visible in the sampler output")
     }
+
+    func testAPairInTheTwinsFormatLoadsAndGivesTheTwinsOutputs() throws {
+        // What the twin's save_pth(include_encoder=True) + write_config produce: every tensor under the spec's
+        // names in a .pth, the twin's own config JSON (here the fixture's, written by the twin) beside it.
+        for (name, tiny) in [("ssmsam_tinyvit.safetensors", true), ("ssmsam_vit_adapters.safetensors", false)] {
+            let (dict, meta) = try SafeTensors.read(SSMSAMFixtures.directory.appendingPathComponent(name))
+            let c = try load(name, tiny: tiny)
+            var state = StateDict()
+            for (k, v) in c.model.stateDict().entries where k.hasPrefix(SSMSAMModel.basePrefix + ".") { state[k] = v }
+            for (k, v) in dict.entries where SSMSAMModel.headPrefixes.contains(where: { k.hasPrefix($0 + ".") }) { state[k] = v }
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("twin-pair-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let url = dir.appendingPathComponent("twin.pth")
+            try TorchZipWriter.write(state, to: url)
+            try Data(meta["config"]!.utf8).write(to: dir.appendingPathComponent("twin.json"))
+            let model = try SSMSAMStore.load(url)
+            let r = c.ref
+            let logits = Variable.noGrad {
+                model.logits(query: model.featureLevels(r["input.query_image"]!), support: model.featureLevels(r["input.support_image"]!),
+                             supportMask: r["input.support_mask"]!, points: c.points).value
+            }
+            close(logits, r["out.logits256"], 1e-4, "\(name) loaded from the twin's pair")
+        }
+    }
 }

@@ -4,6 +4,9 @@ A heads file is a flat {spec name: float32 tensor} state dict (torch.save's zip 
 Swift toolkit writes: every head tensor (adapter.*, levels.*, sampler.*, fmad.*) and nothing else. A full
 file also holds image_encoder.* (SAM's official names). Loading is strict both ways: a missing name, an
 unexpected name, a wrong shape or a non-float32 tensor is an error that names it, never a silent skip.
+One exception, by name: the encoder tensors that no forward reads (TinyViT's ImageNet classifier
+`head.*` / `norm_head.*` and BatchNorm's `num_batches_tracked` counters) may be absent, since the toolkit
+does not keep them (see `unread_encoder_names`); they keep the module's own values.
 The config travels next to the file as JSON (write_config / read_config).
 """
 import json
@@ -41,14 +44,24 @@ def _read_state(path):
     return state
 
 
+def unread_encoder_names(model):
+    """The encoder's state-dict names that the SSM-SAM forward never reads: TinyViT's classification head
+    (`head.*`, `norm_head.*`: MobileSAM keeps ImageNet's classifier in its checkpoint) and BatchNorm's
+    `num_batches_tracked` (used only in training mode with momentum=None; the encoder is always in eval)."""
+    return {k for k in model.state_dict() if k.startswith("image_encoder.") and
+            (k.startswith(("image_encoder.head.", "image_encoder.norm_head.")) or k.endswith(".num_batches_tracked"))}
+
+
 def check_state(model, state, source="state dict"):
     """Raises CheckpointError unless `state` holds exactly the model's head names (or its full state-dict
-    names) with the model's shapes, as float32 (int64 for TinyViT's num_batches_tracked)."""
+    names, less any of `unread_encoder_names`) with the model's shapes, as float32 (int64 for TinyViT's
+    num_batches_tracked)."""
     own = model.state_dict()
     heads = set(model.head_names())
     names = set(state)
     expected = set(own) if any(k.startswith("image_encoder.") for k in names) else heads
-    missing, unexpected = sorted(expected - names), sorted(names - expected)
+    missing = sorted(expected - names - unread_encoder_names(model))
+    unexpected = sorted(names - expected)
     if missing or unexpected:
         hint = ""
         if unexpected and all(k.startswith("module.") for k in unexpected):
@@ -65,7 +78,7 @@ def check_state(model, state, source="state dict"):
 
 def load_state(model, state, source="state dict"):
     check_state(model, state, source)
-    model.load_state_dict(state, strict=not (set(state) < set(model.state_dict())))
+    model.load_state_dict(state, strict=set(state) == set(model.state_dict()))
     model.train(model.training)  # re-assert the frozen encoder's inference mode after the load
     return model
 
