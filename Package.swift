@@ -5,7 +5,8 @@ import PackageDescription
 //   Diagnostics (the one error type) under everything
 //   C shims, FileIO -> TensorCore -> Formats -> NN -> SAM -> SSMSAM / Zoo -> ssmsam CLI
 //   C shims, FileIO -> Imaging -> MedicalData (independent of TensorCore) -> ssmsam CLI
-//   C shims (CPNG, CJPEG, CNIfTI) -> Imaging -> MedicalData -> (FewShot) -> ssmsam CLI
+//   C shims (CPNG, CJPEG, CNIfTI) -> Imaging -> MedicalData -> FewShot -> ssmsam CLI
+//   SSMSAM -> FewShot (few-shot learning joins the model and the protocol's data layer)
 let package = Package(
     name: "SSMSAM",
     platforms: [.macOS(.v13)],
@@ -19,6 +20,7 @@ let package = Package(
         .library(name: "Imaging", targets: ["Imaging"]),
         .library(name: "MedicalData", targets: ["MedicalData"]),
         .library(name: "Zoo", targets: ["Zoo"]),
+        .library(name: "FewShot", targets: ["FewShot"]),
         .executable(name: "ssmsam", targets: ["ssmsam"]),
     ],
     dependencies: [
@@ -87,6 +89,12 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
+        // Few-shot learning: the online optimiser (learned per-layer per-step rates), plain fine-tuning, the
+        // first-order MAML++ meta-learner with its multi-step loss, training episodes and resumable training state.
+        .target(name: "FewShot", dependencies: [
+            "SSMSAM", "SAM", "NN", "TensorCore", "Formats", "MedicalData", "Diagnostics", "FileIO",
+        ]),
+
         // The model zoo: packages (manifest, weights, golden outputs, card), a local registry, verification.
         .target(name: "Zoo", dependencies: [
             "TensorCore", "Formats", "NN", "SAM", "Imaging", "CArchive", "Diagnostics",
@@ -95,7 +103,7 @@ let package = Package(
 
         // The command-line tool: thin commands over the libraries.
         .executableTarget(name: "ssmsam", dependencies: [
-            "TensorCore", "Formats", "NN", "SAM", "SSMSAM", "Imaging", "MedicalData", "Zoo", "Diagnostics", "FileIO",
+            "TensorCore", "Formats", "NN", "SAM", "SSMSAM", "FewShot", "Imaging", "MedicalData", "Zoo", "Diagnostics", "FileIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -114,6 +122,9 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TensorCore", "Diagnostics", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ZooTests", dependencies: ["Zoo", "SAM", "Formats", "TensorCore", "TestSupport"]),
+        .testTarget(name: "FewShotTests", dependencies: ["FewShot", "SSMSAM", "SAM", "NN", "TensorCore", "Formats",
+                                                         "MedicalData", "Diagnostics"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "MedicalDataTests", dependencies: ["MedicalData", "Imaging", "Diagnostics", "TestSupport"],
                     exclude: ["Fixtures"]),
     ],

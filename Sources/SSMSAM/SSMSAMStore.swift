@@ -15,10 +15,17 @@ public enum SSMSAMStore {
     static let metadataKey = "ssmsam_config"
 
     /// Writes the model atomically: the weight file first, then the JSON beside it (the weight file alone
-    /// is complete: it carries the config too).
-    public static func save(_ model: SSMSAMModel, to url: URL) throws {
+    /// is complete: it carries the config too). `extra`: tensors stored alongside that are not the model's
+    /// (e.g. a meta-learner's `lslr.*` rates); their names must not be the model's.
+    public static func save(_ model: SSMSAMModel, extra: StateDict = StateDict(), to url: URL) throws {
         let json = String(decoding: try encoder.encode(model.config), as: UTF8.self)
-        let dict = model.stateDict()
+        var dict = model.stateDict()
+        for (name, t) in extra.entries {
+            guard dict[name] == nil else {
+                throw ToolkitError(.invalidArgument, subject: url.path, "extra tensor \(name) has the name of a model tensor")
+            }
+            dict[name] = t
+        }
         let beside: Data
         switch url.pathExtension {
         case "safetensors":
@@ -33,9 +40,23 @@ public enum SSMSAMStore {
         try AtomicFile.write(beside, to: SAMModelStore.configURL(for: url))
     }
 
-    /// Reads a model written by `save` (or by the twin): strict binding of every tensor.
-    public static func load(_ url: URL) throws -> SSMSAMModel {
+    /// Prefixes of tensors that other layers save beside a model's (the few-shot meta-learner's learned inner
+    /// rates, `lslr.*`): a plain load ignores them.
+    public static let extraTensorPrefixes = ["lslr."]
+
+    /// Reads a model written by `save` (or by the twin): strict binding of every tensor except the extras
+    /// of `extraTensorPrefixes`, which are ignored.
+    public static func load(_ url: URL) throws -> SSMSAMModel { try load(url, extraPrefix: nil).model }
+
+    /// Reads a model and the extra tensors saved with it whose names start with `extraPrefix` (e.g. `lslr.`);
+    /// every other tensor is bound strictly (those of `extraTensorPrefixes` are ignored).
+    public static func load(_ url: URL, extraPrefix: String?) throws -> (model: SSMSAMModel, extra: StateDict) {
         let checkpoint = try CheckpointReader.read(url)
+        var extra = StateDict(), tensors = StateDict()
+        for (name, t) in checkpoint.tensors.entries {
+            if let extraPrefix, name.hasPrefix(extraPrefix) { extra[name] = t }
+            else if !extraTensorPrefixes.contains(where: name.hasPrefix) { tensors[name] = t }
+        }
         let config: SSMSAMConfig
         if let json = checkpoint.metadata[metadataKey] {
             config = try decode(Data(json.utf8), file: url.path)
@@ -56,9 +77,9 @@ public enum SSMSAMStore {
             }
         }
         let model = SSMSAMModel(config: config)
-        try model.load(checkpoint.tensors, file: url.path)
+        try model.load(tensors, file: url.path)
         model.freeze([SSMSAMModel.basePrefix])
-        return model
+        return (model, extra)
     }
 
     private static var encoder: JSONEncoder {

@@ -7,7 +7,9 @@ from .model import SSMSAM, mask_prior, gaussian_kernel, vit_taps
 from .checkpoint import save_pth, load_pth, load_state, check_state, head_state, write_config, read_config, CheckpointError
 from .points import sample_points
 from .training import inner_step, loss_at
+from .meta import multi_step_weights, cosine_lr, meta_gradients, explicit_meta_gradients, outer_step
 
 __all__ = ["SSMSAMConfig", "ConfigError", "highpass", "ssmsam_loss", "balanced_bce", "iou_loss", "label_at", "SSMSAM",
            "mask_prior", "gaussian_kernel", "vit_taps", "save_pth", "load_pth", "load_state", "check_state",
-           "head_state", "write_config", "read_config", "CheckpointError", "sample_points", "inner_step", "loss_at"]
+           "head_state", "write_config", "read_config", "CheckpointError", "sample_points", "inner_step", "loss_at",
+           "multi_step_weights", "cosine_lr", "meta_gradients", "explicit_meta_gradients", "outer_step"]

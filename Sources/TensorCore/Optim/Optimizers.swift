@@ -50,7 +50,7 @@ public final class AdamW: Optimizer {
     public let parameters: [Variable]
     public var learningRate: Float
     public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
-    private var state: [ObjectIdentifier: (m: [Float], v: [Float], step: Int)] = [:]
+    private var state: [ObjectIdentifier: AdamWMoments] = [:]
 
     public init(_ parameters: [Variable], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
                 eps: Float = 1e-8, weightDecay: Float = 1e-2) {
@@ -62,7 +62,7 @@ public final class AdamW: Optimizer {
         for p in parameters {
             guard let g = p.grad else { continue }
             let key = ObjectIdentifier(p)
-            var s = state[key] ?? ([Float](repeating: 0, count: g.count), [Float](repeating: 0, count: g.count), 0)
+            var s = state[key] ?? AdamWMoments(m: [Float](repeating: 0, count: g.count), v: [Float](repeating: 0, count: g.count), step: 0)
             s.step += 1
             // Same operation order as PyTorch's single-tensor implementation.
             let bc1 = 1 - Foundation.pow(beta1, Float(s.step))
@@ -81,6 +81,25 @@ public final class AdamW: Optimizer {
             p.assign(v)
         }
     }
+
+    /// The moments of every parameter in `parameters` order (nil where it has not been stepped yet): with the
+    /// hyperparameters, everything a resumed run needs to continue bit for bit.
+    public var moments: [AdamWMoments?] {
+        get { parameters.map { state[ObjectIdentifier($0)] } }
+        set {
+            precondition(newValue.count == parameters.count, "AdamW.moments: \(newValue.count) entries for \(parameters.count) parameters")
+            for (p, s) in zip(parameters, newValue) {
+                precondition(s == nil || (s!.m.count == p.value.count && s!.v.count == p.value.count), "AdamW.moments: sizes of \(p.name)")
+                state[ObjectIdentifier(p)] = s
+            }
+        }
+    }
+}
+
+/// AdamW's state for one parameter: the first and second moments and the number of steps taken.
+public struct AdamWMoments: Equatable, Sendable {
+    public var m: [Float], v: [Float], step: Int
+    public init(m: [Float], v: [Float], step: Int) { (self.m, self.v, self.step) = (m, v, step) }
 }
 
 /// `torch.optim.lr_scheduler.CosineAnnealingLR` in closed form:

@@ -1,0 +1,126 @@
+import Diagnostics
+import MedicalData
+import SAM
+import SSMSAM
+import TensorCore
+
+/// Training episodes from labelled volumes under the few-shot protocol (MedicalData's protocol layer): the
+/// task's training organs on the slices the setting allows (`TrainingSlices`), a slice range cut into chunks
+/// (`ChunkPlan`), a chunk's centre slice as the support (a self pair for the inner loop) and other slices of
+/// the same chunk as queries, predicted from that centre. The test organ is never a target: only training
+/// organs' masks are cut (`TrainingSlices.mask`).
+///
+/// Per episode: a volume showing the organ (uniformly), K distinct chunks of the organ's range there (with
+/// repetition only when there are fewer), each chunk's support = its centre (or the allowed slice nearest
+/// to it), and K' queries dealt round-robin over the K chunks, drawn without replacement from the chunk's
+/// other allowed slices showing the organ. All choices come from the generator passed in.
+public final class VolumeEpisodeSource: EpisodeSource {
+    public let task: OrganTask
+    public let setting: TrainingSetting
+    public let chunks: Int
+    public let model: SSMSAMModel
+    /// The cheap path's feature cache (nil: features computed for every use).
+    public let cache: FeatureCache?
+    private let volumes: [(image: Volume, labels: LabelVolume)]
+    private let labelMap: LabelMap
+    private let preset: IntensityPreset
+    private let predictor: SSMSAMPredictor
+    /// Per training organ, per volume: the allowed slices showing the organ, ascending.
+    private let slices: [String: [[Int]]]
+    private var ranges: [Int: (low: Float, high: Float)] = [:]
+
+    /// A source on the training split `volumes` (images and labels on the same grid) for `task` under
+    /// `setting`, ranges cut into `chunks` chunks (fewer when an organ shows on fewer slices).
+    public init(volumes: [(image: Volume, labels: LabelVolume)], task: OrganTask, setting: TrainingSetting, labelMap: LabelMap,
+                preset: IntensityPreset, chunks: Int, model: SSMSAMModel, cache: FeatureCache? = nil) throws {
+        guard chunks >= 1 else { throw ToolkitError(.invalidArgument, subject: "episodes", "chunks must be >= 1, got \(chunks)") }
+        guard !volumes.isEmpty else { throw ToolkitError(.invalidArgument, subject: "episodes", "no training volumes") }
+        for v in volumes { try GridCheck.require(v.labels, matches: v.image) }
+        let selected = try TrainingSlices.select(volumes.map(\.labels), task: task, setting: setting, labelMap: labelMap)
+        var slices: [String: [[Int]]] = [:]
+        for organ in task.trainingOrgans {
+            slices[organ] = volumes.indices.map { v in selected.filter { $0.volume == v && $0.organs.contains(organ) }.map(\.slice) }
+        }
+        let usable = task.trainingOrgans.filter { o in slices[o]!.contains { $0.count >= 2 } }
+        guard !usable.isEmpty else {
+            throw ToolkitError(.invalidLabels, subject: "episodes", "no training organ of the task (test organ \(task.testOrgan)) shows on 2 or more allowed slices of a volume (\(setting.rawValue))")
+        }
+        organs = usable
+        excludedOrgans = task.trainingOrgans.filter { !usable.contains($0) }
+        (self.task, self.setting, self.chunks, self.model, self.cache) = (task, setting, chunks, model, cache)
+        (self.volumes, self.labelMap, self.preset, self.slices) = (volumes, labelMap, preset, slices)
+        predictor = SSMSAMPredictor(model: model, cache: cache)
+    }
+
+    /// The training organs with data: each shows on 2 or more allowed slices of some volume.
+    public let organs: [String]
+    /// Training organs left out because no volume shows them on 2 allowed slices (Setting 2 removes every
+    /// slice of the test organ, which can take a whole organ with it).
+    public let excludedOrgans: [String]
+
+    public func episode(organ: String, supportShots: Int, queryShots: Int, generator rng: inout SeededGenerator) throws -> TrainingEpisode {
+        guard let perVolume = slices[LabelMap.normalise(organ)], organs.contains(LabelMap.normalise(organ)) else {
+            let why = excludedOrgans.contains(LabelMap.normalise(organ)) ? "has no 2 allowed slices in any volume (\(setting.rawValue))"
+                : "is not a training organ of the task (test organ \(task.testOrgan))"
+            throw ToolkitError(.invalidArgument, subject: "episodes", "'\(organ)' \(why)")
+        }
+        let candidates = perVolume.indices.filter { perVolume[$0].count >= 2 }
+        let v = candidates[Int(rng.next() % UInt64(candidates.count))]
+        let allowed = perVolume[v], allowedSet = Set(allowed)
+        // Chunks of the organ's range with a support and at least one query among the allowed slices.
+        let range = allowed.first!...allowed.last!
+        let plan = try ChunkPlan.sameVolume(range, chunks: Swift.min(chunks, range.count)).compactMap {
+            c -> (support: Int, queries: [Int], slices: ClosedRange<Int>)? in
+            let inChunk = c.slices.filter(allowedSet.contains)
+            guard let support = inChunk.min(by: { abs($0 - c.support) < abs($1 - c.support) }) else { return nil }
+            let queries = inChunk.filter { $0 != support }
+            return queries.isEmpty ? nil : (support, queries, c.slices)
+        }
+        guard !plan.isEmpty else {
+            throw ToolkitError(.invalidLabels, subject: volumes[v].labels.source, "no chunk of \(organ) has two allowed slices; use fewer chunks")
+        }
+        var pool: [Int] = [], chosen: [Int] = []
+        for _ in 0..<supportShots {
+            if pool.isEmpty { pool = Array(plan.indices) }
+            chosen.append(pool.remove(at: Int(rng.next() % UInt64(pool.count))))
+        }
+        var queryPools = chosen.map { plan[$0].queries }
+        var support: [FewShotPair] = [], references: [(features: SliceFeatures, mask: Tensor, points: [SamplerPoint])] = []
+        for c in chosen {
+            let s = try prepare(volume: v, slice: plan[c].support, organ: organ)
+            let points = FewShotPair.points(s.mask, model: model, valid: s.resized, seed: rng.next())
+            support.append(.selfPair(s.features, mask: s.mask, label: s.label, points: points))
+            references.append((s.features, s.mask, points))
+        }
+        var queries: [FewShotPair] = [], querySlices: [Int] = [], queryChunks: [ClosedRange<Int>] = []
+        for i in 0..<queryShots {
+            let k = i % chosen.count
+            if queryPools[k].isEmpty { queryPools[k] = plan[chosen[k]].queries }
+            let q = queryPools[k].remove(at: Int(rng.next() % UInt64(queryPools[k].count)))
+            let t = try prepare(volume: v, slice: q, organ: organ)
+            let r = references[k]
+            queries.append(FewShotPair(target: t.features, label: t.label, reference: r.features, referenceMask: r.mask, points: r.points))
+            querySlices.append(q)
+            queryChunks.append(plan[chosen[k]].slices)
+        }
+        let origin = EpisodeOrigin(volume: v, supportSlices: chosen.map { plan[$0].support }, querySlices: querySlices, queryChunks: queryChunks)
+        return TrainingEpisode(organ: LabelMap.normalise(organ), support: support, queries: queries, origin: origin)
+    }
+
+    /// A slice's features, its organ mask in the model's frame, the mask at the loss's resolution, the image's
+    /// area in the frame.
+    private func prepare(volume v: Int, slice k: Int, organ: String) throws
+        -> (features: SliceFeatures, mask: Tensor, label: Tensor, resized: (height: Int, width: Int)) {
+        let (image, labels) = volumes[v]
+        let range = ranges[v] ?? preset.range(for: image)
+        ranges[v] = range
+        let s = try image.slice(k)
+        let grey = SliceRenderer.display(preset.apply(s.values, range: range), width: s.width, height: s.height)
+        let input = try predictor.input(rgb: grey.flatMap { [$0, $0, $0] }, width: s.width, height: s.height)
+        let binary = try TrainingSlices.mask(labels, slice: k, organ: organ, task: task, labelMap: labelMap)
+        let mask = try predictor.frameMask(SliceRenderer.display(binary, width: s.width, height: s.height).map { $0 > 0 },
+                                           width: s.width, height: s.height, name: "\(organ) mask of slice \(k)")
+        return (try SliceFeatures.of(input.input, model: model, cache: cache), mask,
+                try FewShotPair.lossLabel(mask, grid: model.grid), input.resized)
+    }
+}
