@@ -92,7 +92,7 @@ let package = Package(
         // Few-shot learning: the online optimiser (learned per-layer per-step rates), plain fine-tuning, the
         // first-order MAML++ meta-learner with its multi-step loss, training episodes and resumable training state.
         .target(name: "FewShot", dependencies: [
-            "SSMSAM", "SAM", "NN", "TensorCore", "Formats", "MedicalData", "Diagnostics", "FileIO",
+            "SSMSAM", "SAM", "NN", "TensorCore", "Formats", "MedicalData", "Imaging", "Diagnostics", "FileIO",
         ]),
 
         // The model zoo: packages (manifest, weights, golden outputs, card), a local registry, verification.

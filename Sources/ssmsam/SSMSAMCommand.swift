@@ -7,5 +7,6 @@ struct SSMSAMCommand: ParsableCommand {
         abstract: "Segment Anything (SAM) and SSM-SAM on the CPU: convert, run, meta-train, publish, verify.",
         version: ToolkitVersion.string,
         subcommands: [DoctorCommand.self, InspectCommand.self, ConvertCommand.self, EncodeCommand.self,
-                      SegmentCommand.self, DemoCommand.self, DataCommand.self, SSMCommand.self, ZooCommand.self])
+                      SegmentCommand.self, DemoCommand.self, DataCommand.self, SSMCommand.self, MetaTrainCommand.self,
+                      EvalCommand.self, ZooCommand.self])
 }

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+
+/// `--model` of the few-shot commands: one SSM-SAM model for every organ, or `organ=MODEL,...` (each organ's
+/// meta-initialisation is trained without it). A model is a file (`.safetensors`, `.pth` with its `.json`) or a
+/// `meta-train` run folder (its `model.safetensors`).
+struct ModelMapping {
+    private let single: String?
+    private let perOrgan: [String: String]
+
+    init(_ text: String, organs: [String]) throws {
+        let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        if parts.count == 1 && !parts[0].contains("=") {
+            (single, perOrgan) = (parts[0], [:])
+            return
+        }
+        var map: [String: String] = [:]
+        for p in parts {
+            let kv = p.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, !kv[0].isEmpty, !kv[1].isEmpty else {
+                throw ValidationError("--model \(text): expected MODEL or organ=MODEL,organ=MODEL,...")
+            }
+            map[kv[0].lowercased().replacingOccurrences(of: " ", with: "_")] = kv[1]
+        }
+        let missing = organs.filter { map[$0] == nil }
+        guard missing.isEmpty else { throw ValidationError("--model names no model for \(missing.joined(separator: ", "))") }
+        (single, perOrgan) = (nil, map)
+    }
+
+    /// The model file for `organ`.
+    func file(for organ: String) -> URL { Self.file(single ?? perOrgan[organ]!) }
+
+    /// A model path as given, or a run folder's `model.safetensors`.
+    static func file(_ path: String) -> URL {
+        let url = URL(fileURLWithPath: path)
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue {
+            return url.appendingPathComponent("model.safetensors")
+        }
+        return url
+    }
+}
