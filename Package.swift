@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TensorCore", "Diagnostics", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ZooTests", dependencies: ["Zoo", "SAM", "Formats", "TensorCore", "TestSupport"]),
         .testTarget(name: "FewShotTests", dependencies: ["FewShot", "SSMSAM", "SAM", "NN", "TensorCore", "Formats",
-                                                         "MedicalData", "Diagnostics"],
+                                                         "MedicalData", "Diagnostics", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "MedicalDataTests", dependencies: ["MedicalData", "Imaging", "Diagnostics", "TestSupport"],
                     exclude: ["Fixtures"]),

@@ -6,9 +6,8 @@ import SAM
 import SSMSAM
 import TensorCore
 
-/// SSM-SAM on an episode (the protocol's 1-shot inference): adapt θ on the support (a self pair: the support
-/// slice predicted from itself, its mask the label), then predict every query from the support with θ'.
-/// Without an adaptation it predicts with θ as it is (the "no adaptation" control).
+/// SSM-SAM on an episode (the protocol's 1-shot inference, `OneShotAdapter`): adapt θ on the chunk's support,
+/// then predict every query from it with θ'. Without an adaptation it predicts with θ as it is.
 public final class SSMSAMMethod: EpisodeMethod {
     public let model: SSMSAMModel
     public let adaptation: SupportAdaptation?
@@ -29,34 +28,22 @@ public final class SSMSAMMethod: EpisodeMethod {
         let (sw, sh) = (s.image.width, s.image.height)
         let support = try bank.input(s.image, of: supportVolume)
         let mask = bank.preprocessing.framedMask(SliceRenderer.display(s.mask, width: sw, height: sh).map { $0 != 0 }, width: sw, height: sh)
-        guard mask.data.contains(where: { $0 > 0 }) else {
-            throw ToolkitError(.invalidArgument, subject: "chunk \(episode.chunk)", "the support slice \(s.index) has an empty mask")
-        }
         let features = { (slice: Slice2D, v: Volume) throws -> SliceFeatures in
             if self.model.adapter == nil { return .frozen(try bank.frozenFeatures(slice, of: v)) }
             return try SliceFeatures.of(try bank.input(slice, of: v).input, model: self.model)
         }
-        let supportFeatures = try features(s.image, supportVolume)
-        let points = FewShotPair.points(mask, model: model, valid: support.resized, seed: pointSeed &+ UInt64(episode.chunk))
-        let pair = FewShotPair.selfPair(supportFeatures, mask: mask, label: try FewShotPair.lossLabel(mask, grid: model.grid), points: points)
-        let predict = { () throws -> [Int: [UInt8]] in
-            var out: [Int: [UInt8]] = [:]
-            let sLevels = Variable.noGrad { supportFeatures.levels(self.model) }
-            for q in episode.queries {
-                let (w, h) = (q.image.width, q.image.height)
-                let qi = try bank.input(q.image, of: volume)
-                let qf = try features(q.image, volume)
-                let low = Variable.noGrad { self.model.logits(query: qf.levels(self.model), support: sLevels, supportMask: mask, points: points).value }
-                let full = SAMPostprocessing.masks(low, modelSize: bank.preprocessing.modelSize, inputSize: qi.resized, originalSize: (h, w))
-                out[q.index] = SliceRenderer.display(full.data.map { $0 > 0 ? 1 : 0 }, width: w, height: h)
-            }
-            return out
+        let queries = episode.queries
+        let (logits, seconds) = try OneShotAdapter(model: model, adaptation: adaptation).run(
+            support: try features(s.image, supportVolume), mask: mask, valid: support.resized, pointSeed: pointSeed &+ UInt64(episode.chunk),
+            queries: queries.count) { try features(queries[$0].image, volume) }
+        if let seconds { adaptationSeconds.append(seconds) }
+        var out: [Int: [UInt8]] = [:]
+        for (q, low) in zip(queries, logits) {
+            let (w, h) = (q.image.width, q.image.height)
+            let full = SAMPostprocessing.masks(low, modelSize: bank.preprocessing.modelSize, inputSize: try bank.input(q.image, of: volume).resized,
+                                               originalSize: (h, w))
+            out[q.index] = SliceRenderer.display(full.data.map { $0 > 0 ? 1 : 0 }, width: w, height: h)
         }
-        guard let adaptation else { return [name: try predict()] }
-        let t0 = Date()
-        return try adaptation.withAdapted(model, on: [pair]) {
-            adaptationSeconds.append(Date().timeIntervalSince(t0))
-            return [name: try predict()]
-        }
+        return [name: out]
     }
 }

@@ -23,14 +23,8 @@ enum FewShotFixtures {
     /// The twin fixtures' small models: MobileSAM small and the TinyViT heads, or the small ViT SAM with
     /// adapters (gradients through the encoder).
     static func model(tiny: Bool) throws -> SSMSAMModel {
-        let baseName = tiny ? "mobilesam_small.safetensors" : "sam_small.safetensors"
         let headsName = tiny ? "ssmsam_tinyvit.safetensors" : "ssmsam_vit_adapters.safetensors"
-        let (weights, baseMeta) = try SafeTensors.read(tests.appendingPathComponent("SAMTests/Fixtures/\(baseName)"))
-        let samJSON = try JSONSerialization.jsonObject(with: Data(baseMeta["config"]!.utf8)) as! [String: Any]
-        var samConfig = try SAMConfig.detect(from: weights, file: baseName, decoderHeads: (samJSON["decoder_heads"] as! NSNumber).intValue)
-        samConfig.preset = nil
-        if tiny { samConfig.encoder.imageSize = (samJSON["image_size"] as! NSNumber).intValue }
-        let base = try SAMModel(weights, file: baseName, config: samConfig)
+        let base = try self.base(tiny: tiny)
         let (heads, meta) = try SafeTensors.read(tests.appendingPathComponent("SSMSAMTests/Fixtures/\(headsName)"))
         let twin = try JSONSerialization.jsonObject(with: Data(meta["config"]!.utf8)) as! [String: Any]
         let model = try SSMSAMModel(base: base, config: try SSMSAMConfig(twin: twin, base: base.config))
@@ -39,6 +33,17 @@ enum FewShotFixtures {
         try model.load(dict, file: headsName, strict: false)
         model.assignNames()
         return model
+    }
+
+    /// The small SAM bases of the SAM tests (MobileSAM small, or the small ViT SAM), decoder included.
+    static func base(tiny: Bool) throws -> SAMModel {
+        let baseName = tiny ? "mobilesam_small.safetensors" : "sam_small.safetensors"
+        let (weights, baseMeta) = try SafeTensors.read(tests.appendingPathComponent("SAMTests/Fixtures/\(baseName)"))
+        let samJSON = try JSONSerialization.jsonObject(with: Data(baseMeta["config"]!.utf8)) as! [String: Any]
+        var samConfig = try SAMConfig.detect(from: weights, file: baseName, decoderHeads: (samJSON["decoder_heads"] as! NSNumber).intValue)
+        samConfig.preset = nil
+        if tiny { samConfig.encoder.imageSize = (samJSON["image_size"] as! NSNumber).intValue }
+        return try SAMModel(weights, file: baseName, config: samConfig)
     }
 
     /// A smooth deterministic image (1, 3, S, S) and an ellipse mask (1, 1, S, S).
