@@ -70,7 +70,9 @@ extension Image8 {
         return result
     }
 
-    private mutating func setPixel(x: Int, y: Int, _ c: RGB) {
+    /// Paints one pixel of an RGB image; pixels outside the image are ignored.
+    mutating func setPixel(x: Int, y: Int, _ c: RGB) {
+        guard x >= 0, y >= 0, x < width, y < height else { return }
         let i = (y * width + x) * 3
         pixels[i] = c.r; pixels[i + 1] = c.g; pixels[i + 2] = c.b
     }

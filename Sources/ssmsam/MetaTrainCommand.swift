@@ -1,13 +1,14 @@
 import ArgumentParser
 import FewShot
 import Foundation
+import Imaging
 import MedicalData
 import SAM
 import SSMSAM
 
 /// `ssmsam meta-train`: first-order MAML++ meta-training of SSM-SAM's heads on the training organs of a task
 /// (the test organ held out), into a run folder: `state.safetensors` (resumable, written atomically every
-/// epoch) and `model.safetensors` (+ `model.json`; the heads and their learned inner rates, usable wherever
+/// epoch), `loss.png` (the loss curves so far) and `model.safetensors` (+ `model.json`; the heads and their learned inner rates, usable wherever
 /// a model is accepted).
 struct MetaTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -70,6 +71,11 @@ struct MetaTrainCommand: ParsableCommand {
                 let r = try learner.trainEpoch(source)
                 try learner.state().write(to: stateURL)
                 try MetaModelFile.save(model, rates: learner.rates, to: run.appendingPathComponent("model.safetensors"))
+                // The loss curves so far: outer (red), query (blue) and support (green) loss per epoch.
+                let h = learner.history
+                try ImageIO.writePNG(LineChart.render([
+                    .init(h.map { Double($0.outerLoss) }, colour: .red), .init(h.map { Double($0.queryLoss) }, colour: RGB(40, 90, 220)),
+                    .init(h.map { Double($0.supportLoss) }, colour: .green)]), to: run.appendingPathComponent("loss.png"))
                 let elapsed = Date().timeIntervalSince(start), done = learner.epoch - first
                 let left = elapsed / Double(done) * Double(config.epochs - learner.epoch)
                 print(String(format: "epoch %d/%d  support %.4f  query %.4f  outer %.4f  lr %.3g  %.0f s, about %.0f s left",
