@@ -57,7 +57,7 @@ public final class MetaLearner {
         (self.model, self.rates, self.config) = (model, rates, config)
         schedule = try MultiStepLossSchedule(steps: config.innerSteps, annealingEpochs: config.annealingEpochs)
         cosine = CosineAnnealing(baseLearningRate: config.outerRate, tMax: config.epochs, etaMin: config.minOuterRate)
-        optimiser = AdamW(inner.parameters + rates.rates, learningRate: config.outerRate, beta1: config.beta1,
+        optimiser = AdamW(inner.parameters + (config.ratesFrozen == true ? [] : rates.rates), learningRate: config.outerRate, beta1: config.beta1,
                           beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay)
     }
 
@@ -111,7 +111,7 @@ public final class MetaLearner {
         precondition(grads.parameters.count == inner.parameters.count && grads.rates.count == rates.rates.count,
                      "meta-gradients of another model")
         for (p, g) in zip(inner.parameters, grads.parameters) { p.grad = g }
-        for (r, g) in zip(rates.rates, grads.rates) { r.grad = g }
+        if config.ratesFrozen != true { for (r, g) in zip(rates.rates, grads.rates) { r.grad = g } }
         optimiser.learningRate = cosine.learningRate(at: e)
         optimiser.step()
         optimiser.zeroGrad()

@@ -27,6 +27,10 @@ public struct MetaLearnerConfig: Codable, Equatable, Sendable {
     public var plainBCE = false
     /// The run's seed: every epoch's episodes come from a stream derived from it and the epoch.
     public var seed: UInt64 = 0
+    /// true: the inner rates stay at `innerRate` (not learned). With one inner step and `innerRate` 0 the
+    /// outer loss is the queries' loss at θ itself: plain episodic training of the heads, the pretraining of
+    /// the "w/o MAML++" rows (`meta-train --no-meta`). nil (older states) means false.
+    public var ratesFrozen: Bool?
 
     public init() {}
 

@@ -35,6 +35,8 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "Query slices per task.") var queries = 2
     @Option(help: "Chunks per organ range.") var chunks = 12
     @Option(help: "Meta-batches per epoch.") var batches = 1
+    @Flag(help: "No meta-learning: plain episodic training of the heads (one inner step at rate 0, rates not learned), the pretraining of the 'w/o MAML++' rows; adapt such a model with fine-tuning.") var noMeta = false
+    @Flag(help: "No FMAM blocks (the 'w/o FMAD' ablation).") var noFmad = false
     @Flag(help: "Continue RUN/state.safetensors.") var resume = false
     @Option(help: "The run folder.") var out: String
 
@@ -50,8 +52,11 @@ struct MetaTrainCommand: ParsableCommand {
             var config = MetaLearnerConfig()
             (config.tasksPerBatch, config.innerSteps, config.queryShots) = (tasks, steps, queries)
             (config.epochs, config.batchesPerEpoch, config.seed) = (epochs, batches, seed)
+            if noMeta { (config.innerSteps, config.innerRate, config.ratesFrozen) = (1, 0, true) }
             let sam = try SAMModelStore.load(base)
-            let model = try SSMSAMModel(base: sam, config: SSMSAMConfig(base: sam.config))
+            var modelConfig = SSMSAMConfig(base: sam.config)
+            if noFmad { modelConfig.fmad = false }
+            let model = try SSMSAMModel(base: sam, config: modelConfig)
             try model.initializeHeads(seed: seed)
             model.assignNames()
             let learner = try MetaLearner(model: model, config: config)
@@ -70,7 +75,10 @@ struct MetaTrainCommand: ParsableCommand {
             while learner.epoch < config.epochs {
                 let r = try learner.trainEpoch(source)
                 try learner.state().write(to: stateURL)
-                try MetaModelFile.save(model, rates: learner.rates, to: run.appendingPathComponent("model.safetensors"))
+                // Without meta-learning there are no learned rates: the model is adapted by fine-tuning.
+                if noMeta { try SSMSAMStore.save(model, to: run.appendingPathComponent("model.safetensors")) } else {
+                    try MetaModelFile.save(model, rates: learner.rates, to: run.appendingPathComponent("model.safetensors"))
+                }
                 // The loss curves so far: outer (red), query (blue) and support (green) loss per epoch.
                 let h = learner.history
                 try ImageIO.writePNG(LineChart.render([
