@@ -1,0 +1,83 @@
+import ArgumentParser
+import FewShot
+import Foundation
+import MedicalData
+import SAM
+import SSMSAM
+import TensorCore
+import Zoo
+
+/// The options `eval` and `ablate` share, and the run they both make: the protocol's 1-shot evaluation of
+/// one or more SSM-SAM variants and the zero-shot baselines on the same chunks of one volume.
+struct EvaluationOptions: ParsableArguments {
+    @Option(help: "The SAM model of the zero-shot baselines (default: the built-in mobile_sam).") var base = "mobile_sam"
+    @Option(help: "The CT/MR volume (NIfTI).") var volume: String
+    @Option(help: "Its label map (NIfTI, same grid).") var labels: String
+    @Option(help: "Label-map preset (totalseg, synapse, chaos) or name=id,...") var preset = "totalseg"
+    @Option(help: "Intensity preset: ct, mri, window:LO:HI or percentile:P.") var intensity = "ct"
+    @Option(help: "Organs, comma-separated.") var organs = "liver,spleen,left_kidney,right_kidney"
+    @Option(help: "Chunks per organ.") var chunks = 3
+    @Option(help: "Fine-tuning steps for models without learned rates (and with --fine-tune).") var steps = 5
+    @Option(help: "The fine-tuning learning rate.") var fineTuneRate: Float = 2e-4
+    @Option(help: "Setting the models were trained in (1 or 2), for the record.") var setting = 1
+    @Option(help: "A separate support volume (SSL-ALPNet's protocol).") var supportVolume: String?
+    @Option(help: "Its label map.") var supportLabels: String?
+    @Flag(help: "Skip the zero-shot baselines.") var noBaselines = false
+    @Option(help: "The output folder (new).") var out: String
+
+    /// One SSM-SAM variant: its name in the record, its model(s), and whether it adapts by fine-tuning even
+    /// when its model has learned rates.
+    struct Variant { let name: String; let models: String; let fineTune: Bool }
+
+    var organList: [String] { organs.split(separator: ",").map { LabelMap.normalise(String($0)) } }
+
+    func run(_ variants: [Variant]) throws -> EvaluationRecord {
+        let labelMap = try LabelMap.named(preset)
+        let intensityPreset = try IntensityPreset(parsing: intensity)
+        guard (supportVolume == nil) == (supportLabels == nil) else {
+            throw ValidationError("--support-volume and --support-labels go together")
+        }
+        let organList = self.organList
+        let mappings = try variants.map { try ModelMapping($0.models, organs: organList) }
+        var loaded: [URL: (SSMSAMModel, LearnedStepRates?)] = [:]
+        func ssm(_ url: URL) throws -> (SSMSAMModel, LearnedStepRates?) {
+            if let m = loaded[url] { return m }
+            let m = try MetaModelFile.load(url)
+            loaded[url] = m
+            return m
+        }
+        let sam = try SAMModelStore.load(base)
+        let first = try ssm(mappings[0].file(for: organList[0])).0
+        let encoder = first.imageEncoder.stateDict()
+        for (v, mapping) in zip(variants, mappings) {
+            for o in organList where try ssm(mapping.file(for: o)).0.imageEncoder.stateDict() != encoder {
+                throw ValidationError("\(v.name): \(mapping.file(for: o).path) has another image encoder than \(mappings[0].file(for: organList[0]).path); evaluate it in its own run")
+            }
+        }
+        let bank = SliceBank(imageSize: first.config.base.encoder.imageSize, preset: intensityPreset, ssm: first.adapter == nil ? first : nil)
+        // The baselines reuse SSM-SAM's encoder pass when both carry the same encoder weights.
+        let zeroShot = ZeroShotMethod(sam: sam, sharesEncoder: first.adapter == nil && sam.imageEncoder.stateDict() == encoder)
+        var info = EvaluationRunner.RunInfo()
+        info.toolkit = ToolkitVersion.string
+        info.processor = CPUInfo.host.summary
+        info.volumeSHA256 = try FileDigest.sha256(of: URL(fileURLWithPath: volume)).hex
+        info.setting = String(setting)
+        for o in organList {
+            let f = mappings[0].file(for: o)
+            info.models[o] = (f.path, try FileDigest.sha256(of: f).hex)
+        }
+        let runner = EvaluationRunner(image: URL(fileURLWithPath: volume), labels: URL(fileURLWithPath: labels), labelMap: labelMap,
+                                      preset: intensityPreset, chunks: chunks,
+                                      supportVolume: supportVolume.map { (URL(fileURLWithPath: $0), URL(fileURLWithPath: supportLabels!)) })
+        return try runner.run(organs: organList, methods: { organ in
+            var methods: [EpisodeMethod] = try zip(variants, mappings).map { v, mapping in
+                let (m, rates) = try ssm(mapping.file(for: organ))
+                let adaptation: SupportAdaptation = try (v.fineTune || rates == nil)
+                    ? FineTuner(model: m, steps: steps, learningRate: fineTuneRate) : OnlineOptimiser(model: m, rates: rates!)
+                return SSMSAMMethod(name: v.name, model: m, adaptation: adaptation)
+            }
+            if !noBaselines { methods.append(zeroShot) }
+            return methods
+        }, bank: bank, info: info, out: URL(fileURLWithPath: out), progress: { print($0) })
+    }
+}
