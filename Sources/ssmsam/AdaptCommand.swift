@@ -22,7 +22,7 @@ struct AdaptCommand: ParsableCommand {
     @Option(help: "The support's mask (PNG, same size; pixels > 127 are inside).") var supportMask: String
     @Option(parsing: .upToNextOption, help: "The images to segment.") var query: [String]
     @Option(help: "Steps of AdamW fine-tuning when the model has no learned rates.") var steps = 5
-    @Option(help: "Its learning rate.") var learningRate: Float = 2e-4
+    @Option(help: "Its learning rate (a few steps: larger than the meta-learner's outer 2e-4).") var learningRate: Float = 1e-3
     @Flag(help: "Fine-tune with AdamW even when the model has learned rates (the 'w/o MAML++' way).") var fineTune = false
     @Option(help: "Seed of the support-mask point picker.") var seed: UInt64 = 0
     @Option(help: "The output folder (created when missing).") var out: String

@@ -18,7 +18,7 @@ struct EvaluationOptions: ParsableArguments {
     @Option(help: "Organs, comma-separated.") var organs = "liver,spleen,left_kidney,right_kidney"
     @Option(help: "Chunks per organ.") var chunks = 3
     @Option(help: "Fine-tuning steps for models without learned rates (and with --fine-tune).") var steps = 5
-    @Option(help: "The fine-tuning learning rate.") var fineTuneRate: Float = 2e-4
+    @Option(help: "The fine-tuning learning rate (a few steps: larger than the meta-learner's outer 2e-4).") var fineTuneRate: Float = 1e-3
     @Option(help: "Setting the models were trained in (1 or 2), for the record.") var setting = 1
     @Option(help: "A separate support volume (SSL-ALPNet's protocol).") var supportVolume: String?
     @Option(help: "Its label map.") var supportLabels: String?
