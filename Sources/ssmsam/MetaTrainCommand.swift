@@ -1,10 +1,12 @@
 import ArgumentParser
 import FewShot
+import FileIO
 import Foundation
 import Imaging
 import MedicalData
 import SAM
 import SSMSAM
+import TensorCore
 
 /// `ssmsam meta-train`: first-order MAML++ meta-training of SSM-SAM's heads on the training organs of a task
 /// (the test organ held out), into a run folder: `state.safetensors` (resumable, written atomically every
@@ -89,7 +91,21 @@ struct MetaTrainCommand: ParsableCommand {
                 print(String(format: "epoch %d/%d  support %.4f  query %.4f  outer %.4f  lr %.3g  %.0f s, about %.0f s left",
                              r.epoch + 1, config.epochs, r.supportLoss, r.queryLoss, r.outerLoss, r.learningRate, elapsed, left))
             }
-            print("wrote \(run.path)/model.safetensors and state.safetensors")
+            // The run's record (protocol.md): what was trained on, how, and which checkpoint is the model.
+            let record: [String: Any] = [
+                "toolkit": ToolkitVersion.string, "processor": CPUInfo.host.summary, "base": base,
+                "data": data.map { ["dataset": $0] } ?? ["volume": volume ?? "", "labels": labels ?? ""],
+                "label_map": preset, "intensity": intensity, "test_organ": source.task.testOrgan, "training_organs": source.organs,
+                "setting": setting, "meta_learning": !noMeta, "fmad": !noFmad, "epochs": config.epochs, "inner_steps": config.innerSteps,
+                "tasks_per_batch": config.tasksPerBatch, "query_shots": config.queryShots, "chunks": chunks, "seed": Int(config.seed),
+                "checkpoint": "last epoch (model selection never looks at the test organ)",
+                "wall_seconds_this_invocation": Date().timeIntervalSince(start),
+                "history": learner.history.map { ["epoch": $0.epoch, "outer_loss": Double($0.outerLoss), "query_loss": Double($0.queryLoss),
+                                                  "support_loss": Double($0.supportLoss), "learning_rate": Double($0.learningRate)] },
+            ]
+            try AtomicFile.write(try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys]),
+                                 to: run.appendingPathComponent("run.json"))
+            print("wrote \(run.path)/model.safetensors, state.safetensors, loss.png and run.json")
         }
     }
 
