@@ -34,6 +34,7 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "Seed of the heads' initialisation and of the episodes.") var seed: UInt64 = 0
     @Option(help: "Tasks (training organs) per meta-batch.") var tasks = 3
     @Option(help: "Inner steps S.") var steps = 5
+    @Option(help: "Initial inner learning rate alpha of every learned rate (the design's default 1e-3).") var innerRate: Float = 1e-3
     @Option(help: "Query slices per task.") var queries = 2
     @Option(help: "Chunks per organ range.") var chunks = 12
     @Option(help: "Meta-batches per epoch.") var batches = 1
@@ -54,6 +55,7 @@ struct MetaTrainCommand: ParsableCommand {
             var config = MetaLearnerConfig()
             (config.tasksPerBatch, config.innerSteps, config.queryShots) = (tasks, steps, queries)
             (config.epochs, config.batchesPerEpoch, config.seed) = (epochs, batches, seed)
+            config.innerRate = innerRate
             if noMeta { (config.innerSteps, config.innerRate, config.ratesFrozen) = (1, 0, true) }
             let sam = try SAMModelStore.load(base)
             var modelConfig = SSMSAMConfig(base: sam.config)
@@ -96,7 +98,7 @@ struct MetaTrainCommand: ParsableCommand {
                 "toolkit": ToolkitVersion.string, "processor": CPUInfo.host.summary, "base": base,
                 "data": data.map { ["dataset": $0] } ?? ["volume": volume ?? "", "labels": labels ?? ""],
                 "label_map": preset, "intensity": intensity, "test_organ": source.task.testOrgan, "training_organs": source.organs,
-                "setting": setting, "meta_learning": !noMeta, "fmad": !noFmad, "epochs": config.epochs, "inner_steps": config.innerSteps,
+                "setting": setting, "meta_learning": !noMeta, "fmad": !noFmad, "epochs": config.epochs, "inner_steps": config.innerSteps, "inner_rate_init": Double(config.innerRate),
                 "tasks_per_batch": config.tasksPerBatch, "query_shots": config.queryShots, "chunks": chunks, "seed": Int(config.seed),
                 "checkpoint": "last epoch (model selection never looks at the test organ)",
                 "wall_seconds_this_invocation": Date().timeIntervalSince(start),
