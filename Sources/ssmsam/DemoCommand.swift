@@ -14,7 +14,8 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "1-shot SSM-SAM next to zero-shot SAM on a real CT: one labelled slice in, a query slice segmented, both Dice values.",
         discussion: """
-        With no arguments: the shared abdominal CT (../shared/data/abdomen-ct), the liver, the MobileSAM base \
+        With no arguments: the shared abdominal CT (../shared/data/abdomen-ct; a synthetic phantom when it is \
+        absent), the liver, the MobileSAM base \
         installed by scripts/setup. The support is the centre slice of the organ's range with its label, the \
         query a slice a quarter of the range away; the query's label only scores the predictions. SSM-SAM is \
         --ssm-model (a meta-trained run or model) when given, else freshly initialised heads, adapted on the \
@@ -25,8 +26,9 @@ struct DemoCommand: ParsableCommand {
 
     @Option(help: "The SAM base (model name or checkpoint).") var model = "mobile_sam"
     @Option(help: "A meta-trained SSM-SAM model or run folder (default: fresh heads on --model).") var ssmModel: String?
-    @Option(help: "CT volume (NIfTI).") var volume = "../shared/data/abdomen-ct/ct-full.nii.gz"
-    @Option(help: "Its label map (NIfTI).") var labels = "../shared/data/abdomen-ct/labels-full.nii.gz"
+    static let sharedCT = "../shared/data/abdomen-ct/ct-full.nii.gz", sharedLabels = "../shared/data/abdomen-ct/labels-full.nii.gz"
+    @Option(help: "CT volume (NIfTI); without it, the shared CT, or a synthetic phantom when that is absent.") var volume: String?
+    @Option(help: "Its label map (NIfTI).") var labels: String?
     @Option(help: "Label-map preset (totalseg, synapse, chaos) or name=id,...") var preset = "totalseg"
     @Option(help: "Organ to segment.") var organ = "liver"
     @Option(help: "Fine-tuning steps when the model has no learned rates.") var steps = 5
@@ -38,14 +40,19 @@ struct DemoCommand: ParsableCommand {
     func run() throws {
         try CLIErrors.report {
             guard (1...16).contains(zoom) else { throw ValidationError("--zoom \(zoom): expected 1 to 16") }
-            guard FileManager.default.fileExists(atPath: volume) else {
-                throw ValidationError("no CT volume at \(volume): run from the repository root beside ../shared, or give --volume and --labels")
-            }
+            guard (volume == nil) == (labels == nil) else { throw ValidationError("--volume and --labels go together") }
             let start = Date()
-            let ct = try NIfTIReader.readVolume(URL(fileURLWithPath: volume))
-            let map = try LabelMap.named(preset)
-            let id = try map.id(of: organ)
-            let truth = try NIfTIReader.readLabels(URL(fileURLWithPath: labels), matching: ct)
+            let ct: Volume, truth: LabelVolume, id: Int32, source: String
+            if volume == nil && !FileManager.default.fileExists(atPath: Self.sharedCT) {
+                // No real data beside this clone: the method on a synthetic phantom, said as such.
+                (ct, truth) = SyntheticPhantom.make(seed: seed)
+                (id, source) = (SyntheticPhantom.organID, "a synthetic phantom (no \(Self.sharedCT) here; give --volume and --labels for real data)")
+            } else {
+                let (v, l) = (volume ?? Self.sharedCT, labels ?? Self.sharedLabels)
+                ct = try NIfTIReader.readVolume(URL(fileURLWithPath: v))
+                truth = try NIfTIReader.readLabels(URL(fileURLWithPath: l), matching: ct)
+                (id, source) = (try LabelMap.named(preset).id(of: organ), "CT \(v)")
+            }
             guard let range = truth.sliceRange(id), range.count >= 3 else {
                 throw ValidationError("the label map shows \(organ) (label \(id)) on fewer than 3 slices")
             }
@@ -100,7 +107,7 @@ struct DemoCommand: ParsableCommand {
                           try q.tinted(mask: queryLabel, colour: .orange, alpha: 0.45).contoured(mask: queryLabel, colour: .orange)]
             let out = dir.appendingPathComponent("side_by_side.png")
             try ImageIO.writePNG(Image8.sideBySide(panels.map { $0.zoomed(zoom) }, gap: 6), to: out)
-            print("CT \(volume): \(organ), support slice \(sk) with its label, query slice \(qk) (range \(range.lowerBound)-\(range.upperBound)), \(w) x \(h) px")
+            print("\(source): \(organ), support slice \(sk) with its label, query slice \(qk) (range \(range.lowerBound)-\(range.upperBound)), \(w) x \(h) px")
             print("SSM-SAM: " + (ssmModel.map { "\($0), " } ?? "fresh heads (seed \(seed)) on \(model), ")
                   + (rates.map { "online optimiser, \($0.steps) learned steps" } ?? "\(steps) AdamW fine-tuning steps at \(learningRate)")
                   + String(format: ", adapted in %.1f s", adaptSeconds ?? 0))
