@@ -44,6 +44,8 @@ public struct EvaluationRunner {
         let parent = out.deletingLastPathComponent()
         let work = parent.appendingPathComponent(".\(out.lastPathComponent).partial-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: work.appendingPathComponent("panels"), withIntermediateDirectories: true)
+        let token = InterruptCleanup.register(work)  // Ctrl-C during the run removes the partial folder
+        defer { InterruptCleanup.forget(token) }
         do {
             let record = try evaluate(organs: organs, methods: methods, bank: bank, info: info, into: work, progress: progress)
             guard rename(work.path, out.path) == 0 else {

@@ -33,6 +33,8 @@ public enum AtomicFile {
             throw ToolkitError(.writeFailed, subject: url.path, "the folder \(dir.path) does not exist")
         }
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
+        let token = InterruptCleanup.register(tmp)
+        defer { InterruptCleanup.forget(token) }
         do {
             try body(tmp)
             if rename(tmp.path, url.path) != 0 {

@@ -33,7 +33,8 @@ public enum NIfTIWriter {
         try AtomicFile.replace(url) { tmp in
             // niftilib picks compression from the name: the temporary keeps the extension.
             let named = URL(fileURLWithPath: tmp.path + "." + ext)
-            defer { try? FileManager.default.removeItem(at: named) }
+            let token = InterruptCleanup.register(named)
+            defer { try? FileManager.default.removeItem(at: named); InterruptCleanup.forget(token) }
             var err = [CChar](repeating: 0, count: 512)
             let rc = stored.withUnsafeBufferPointer {
                 cnifti_write_like(reference.path, named.path, $0.baseAddress!, Int64(stored.count), description, &err, err.count)
