@@ -62,21 +62,10 @@ public enum Orientation {
             outDims[maps[a].worldAxis] = dims[a]
             outSpacing[maps[a].worldAxis] = spacing[a]
         }
-        let (base, step) = canonicalWalk(dims: dims, maps: maps)
         var out = data
         if maps != [AxisMap(worldAxis: 0, flipped: false), AxisMap(worldAxis: 1, flipped: false),
                     AxisMap(worldAxis: 2, flipped: false)] {
-            var src = 0
-            for k in 0..<dims[2] {
-                for j in 0..<dims[1] {
-                    var dst = base + k * step[2] + j * step[1]
-                    for _ in 0..<dims[0] {
-                        out[dst] = data[src]
-                        src += 1
-                        dst += step[0]
-                    }
-                }
-            }
+            forEachVoxel(dims: dims, maps: maps) { src, dst in out[dst] = data[src] }
         }
         // in_index = T * out_index: T[a][world] = +-1, T[a][3] = n-1 when flipped; new affine = A * T.
         var t = [[Double]](repeating: [0, 0, 0, 0], count: 4)
@@ -88,9 +77,9 @@ public enum Orientation {
         return (outDims, outSpacing, out, multiply(affine, t))
     }
 
-    /// Where a file's voxel (0, 0, 0) lands in the canonical array, and the canonical stride of each file axis
-    /// (negative when flipped).
-    private static func canonicalWalk(dims: [Int], maps: [AxisMap]) -> (base: Int, step: [Int]) {
+    /// Calls `body(src, dst)` for every voxel of a file with `dims` and axis maps `maps`: `src` its index in the
+    /// file's order (x fastest), `dst` its index in the canonical array.
+    private static func forEachVoxel(dims: [Int], maps: [AxisMap], _ body: (Int, Int) -> Void) {
         var outDims = [0, 0, 0]
         for a in 0..<3 { outDims[maps[a].worldAxis] = dims[a] }
         let strides = [1, outDims[0], outDims[0] * outDims[1]]
@@ -99,26 +88,24 @@ public enum Orientation {
             let s = strides[maps[a].worldAxis]
             if maps[a].flipped { step[a] = -s; base += (dims[a] - 1) * s } else { step[a] = s }
         }
-        return (base, step)
-    }
-
-    /// The inverse of `reorient`'s data reordering: canonical `data` back to the voxel order of a file whose
-    /// dims are `dims` and axis maps `maps` (what a writer needs to store labels on that file's own grid).
-    public static func restore<T>(data: [T], dims: [Int], maps: [AxisMap]) -> [T] {
-        // reorient sends input index src to dst; here out[src] = data[dst] with the same index walk.
-        let (base, step) = canonicalWalk(dims: dims, maps: maps)
-        var out = data
         var src = 0
         for k in 0..<dims[2] {
             for j in 0..<dims[1] {
                 var dst = base + k * step[2] + j * step[1]
                 for _ in 0..<dims[0] {
-                    out[src] = data[dst]
+                    body(src, dst)
                     src += 1
                     dst += step[0]
                 }
             }
         }
+    }
+
+    /// The inverse of `reorient`'s data reordering: canonical `data` back to the voxel order of a file whose
+    /// dims are `dims` and axis maps `maps` (what a writer needs to store labels on that file's own grid).
+    public static func restore<T>(data: [T], dims: [Int], maps: [AxisMap]) -> [T] {
+        var out = data
+        forEachVoxel(dims: dims, maps: maps) { src, dst in out[src] = data[dst] }  // reorient's walk, gathered
         return out
     }
 

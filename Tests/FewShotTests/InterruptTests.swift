@@ -1,0 +1,45 @@
+import FewShot
+import Foundation
+import SAM
+import SSMSAM
+import TestSupport
+import XCTest
+
+/// Ctrl-C during `ssmsam eval` as a user presses it: the run stops with 130 and leaves no partial folder.
+final class InterruptTests: XCTestCase {
+    func testInterruptedEvalLeavesNothing() throws {
+        let ct = try TestAssets.require(EvaluationRunnerTests.abdomen.appendingPathComponent("ct.nii.gz"), "the shared abdominal CT",
+                                        howToGet: "put the team's shared folder beside the repository (../shared/data/abdomen-ct)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("interrupt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // The small models as files: the SSM-SAM model, and its SAM base (weights + config) for the baselines.
+        let model = dir.appendingPathComponent("m.safetensors")
+        try SSMSAMStore.save(try FewShotFixtures.tinyModel(), to: model)
+        let base = dir.appendingPathComponent("base.safetensors")
+        try FileManager.default.copyItem(at: FewShotFixtures.tests.appendingPathComponent("SAMTests/Fixtures/mobilesam_small.safetensors"), to: base)
+        try SAMModelStore.writeConfig(try FewShotFixtures.base(tiny: true).config, to: dir.appendingPathComponent("base.json"))
+        let p = Process()
+        p.executableURL = try SSMSAMProcess.binary(near: Bundle(for: Self.self))
+        p.arguments = ["eval", "--model", model.path, "--base", base.path, "--volume", ct.path,
+                       "--labels", EvaluationRunnerTests.abdomen.appendingPathComponent("labels.nii.gz").path,
+                       "--organs", "liver,spleen", "--chunks", "3", "--steps", "20", "--out", dir.appendingPathComponent("run").path]
+        p.standardOutput = FileHandle.nullDevice
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        // Wait until the run's partial folder exists (work under way), then press Ctrl-C.
+        let deadline = Date().addingTimeInterval(120)
+        func partials() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.contains(".partial-") } }
+        while partials().isEmpty && p.isRunning && Date() < deadline { usleep(50_000) }
+        XCTAssertFalse(partials().isEmpty, "the run never started its output folder")
+        usleep(300_000)
+        p.interrupt()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 130, message)
+        XCTAssertTrue(message.contains("interrupted"), message)
+        XCTAssertEqual(partials(), [], "the partial folder is removed")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("run").path))
+    }
+}
