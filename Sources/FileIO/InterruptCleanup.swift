@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 
 /// Removes the toolkit's own temporary files and folders when the process is interrupted (Ctrl-C, SIGTERM),
-/// then exits with 128 + the signal: a write in progress leaves nothing behind. Only registered paths are
+/// then exits at once with 128 + the signal: a write in progress leaves nothing behind. Only registered paths are
 /// removed, so nothing the toolkit did not create is touched.
 public enum InterruptCleanup {
     private static let lock = NSLock()
@@ -37,7 +37,7 @@ public enum InterruptCleanup {
                 lock.unlock()
                 for url in pending { try? FileManager.default.removeItem(at: url) }
                 FileHandle.standardError.write(Data("\ninterrupted: removed \(pending.count) temporary file(s)\n".utf8))
-                exit(128 + sig)
+                _exit(128 + sig)  // not exit(): atexit handlers and destructors would race the threads still computing
             }
             source.resume()
             sources.append(source)
