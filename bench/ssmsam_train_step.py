@@ -17,7 +17,6 @@ Each side runs with its defaults (no thread or BLAS variable set by this script)
 """
 import argparse
 import os
-import platform
 import re
 import resource
 import statistics
@@ -39,16 +38,11 @@ from ssmsam_twin import SSMSAM, load_pth, read_config, sample_points, ssmsam_los
 from ssmsam_twin.encoders import tinyvit_encoder, vit_encoder  # noqa: E402
 from ssmsam_twin.highpass import highpass  # noqa: E402
 from twin_roundtrip import base_checkpoint, model_input, synthetic_slices  # noqa: E402
+import train_step  # noqa: E402  (bench/: the processor line shared with the encoder train-step bench)
 
 
 def processor():
-    with open("/proc/cpuinfo") as f:
-        text = f.read()
-    name = re.search(r"model name\s*:\s*(.*)", text)
-    fam, model = re.search(r"cpu family\s*:\s*(\d+)", text), re.search(r"\nmodel\s*:\s*(\d+)", text)
-    return (f"{name.group(1) if name else platform.processor()} (family {fam.group(1) if fam else '?'} "
-            f"model {model.group(1) if model else '?'}), {os.cpu_count()} CPUs, "
-            f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
+    return f"{train_step.processor()}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}"
 
 
 def make_inputs(path):

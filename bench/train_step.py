@@ -17,7 +17,7 @@ run:  encoder weights frozen, tokens a leaf that requires grad;
       `train step median S s, peak RSS M MiB` (the process's peak). --dump writes `loss` (1,) and
       `grad.tokens` (12,1,64,64,768) of the last run, for a parity check.
 """
-import argparse, os, platform, resource, statistics, sys, time
+import argparse, os, platform, re, resource, statistics, sys, time
 from functools import partial
 
 import torch
@@ -60,14 +60,16 @@ def make(a):
 
 
 def processor():
+    """The processor's name, cpu family and model (from /proc/cpuinfo) and the CPU count, for every figure."""
     try:
         with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+            text = f.read()
     except OSError:
-        pass
-    return platform.processor() or "unknown"
+        return f"{platform.processor() or 'unknown'}, {os.cpu_count()} CPUs"
+    name = re.search(r"model name\s*:\s*(.*)", text)
+    fam, model = re.search(r"cpu family\s*:\s*(\d+)", text), re.search(r"\nmodel\s*:\s*(\d+)", text)
+    return (f"{name.group(1) if name else platform.processor()} (family {fam.group(1) if fam else '?'} "
+            f"model {model.group(1) if model else '?'}), {os.cpu_count()} CPUs")
 
 
 def run(a):
