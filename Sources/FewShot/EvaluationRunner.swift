@@ -156,15 +156,14 @@ public struct EvaluationRunner {
             guard !e.queries.isEmpty else { continue }
             let q = e.queries[e.queries.count / 2]
             let (w, h) = (q.image.width, q.image.height)
-            func grey(_ s: Slice2D, _ v: Volume) throws -> Image8 { try Image8(width: s.width, height: s.height, channels: 1, pixels: bank.grey(s, of: v)).rgb() }
             func shown(_ m: [UInt8], _ w: Int, _ h: Int) -> [UInt8] { SliceRenderer.display(m, width: w, height: h).map { $0 != 0 ? 255 : 0 } }
-            let support = try grey(e.support.image, supportVolume).tinted(mask: shown(e.support.mask, e.support.image.width, e.support.image.height),
+            let support = try bank.image(e.support.image, of: supportVolume).tinted(mask: shown(e.support.mask, e.support.image.width, e.support.image.height),
                                                                           colour: .orange, alpha: 0.45)
-            let query = try grey(q.image, volume)
+            let query = try bank.image(q.image, of: volume)
             let predicted = shown(prediction[q.index] ?? [UInt8](repeating: 0, count: w * h), w, h)
             let label = shown(truth.mask(slice: q.index, label: id), w, h)
-            let panels = [support, query, try query.tinted(mask: predicted, colour: .cyan, alpha: 0.45).contoured(mask: predicted, colour: .cyan),
-                          try query.tinted(mask: label, colour: .orange, alpha: 0.45).contoured(mask: label, colour: .orange)]
+            let panels = [support, query, try query.highlighted(mask: predicted, fill: .cyan, outline: .cyan),
+                          try query.highlighted(mask: label, fill: .orange, outline: .orange)]
             let zoom = max(1, 256 / max(w, h))
             try ImageIO.writePNG(Image8.sideBySide(panels.map { $0.zoomed(zoom) }, gap: 6),
                                  to: dir.appendingPathComponent("\(organ)_chunk\(e.chunk).png"))

@@ -26,7 +26,6 @@ public final class SSMSAMMethod: EpisodeMethod {
     public func segment(_ episode: Episode, volume: Volume, supportVolume: Volume, bank: SliceBank) throws -> [String: [Int: [UInt8]]] {
         let s = episode.support
         let (sw, sh) = (s.image.width, s.image.height)
-        let support = try bank.input(s.image, of: supportVolume)
         let mask = bank.preprocessing.framedMask(SliceRenderer.display(s.mask, width: sw, height: sh).map { $0 != 0 }, width: sw, height: sh)
         let features = { (slice: Slice2D, v: Volume) throws -> SliceFeatures in
             if self.model.adapter == nil { return .frozen(try bank.frozenFeatures(slice, of: v)) }
@@ -34,13 +33,13 @@ public final class SSMSAMMethod: EpisodeMethod {
         }
         let queries = episode.queries
         let (logits, seconds) = try OneShotAdapter(model: model, adaptation: adaptation).run(
-            support: try features(s.image, supportVolume), mask: mask, valid: support.resized, pointSeed: pointSeed &+ UInt64(episode.chunk),
+            support: try features(s.image, supportVolume), mask: mask, valid: bank.resized(s.image), pointSeed: pointSeed &+ UInt64(episode.chunk),
             queries: queries.count) { try features(queries[$0].image, volume) }
         if let seconds { adaptationSeconds.append(seconds) }
         var out: [Int: [UInt8]] = [:]
         for (q, low) in zip(queries, logits) {
             let (w, h) = (q.image.width, q.image.height)
-            let full = SAMPostprocessing.masks(low, modelSize: bank.preprocessing.modelSize, inputSize: try bank.input(q.image, of: volume).resized,
+            let full = SAMPostprocessing.masks(low, modelSize: bank.preprocessing.modelSize, inputSize: bank.resized(q.image),
                                                originalSize: (h, w))
             out[q.index] = SliceRenderer.display(full.data.map { $0 > 0 ? 1 : 0 }, width: w, height: h)
         }

@@ -18,6 +18,12 @@ public final class ZeroShotMethod: EpisodeMethod {
     }
 
     public static func name(_ p: ZeroShotPrompt) -> String { "sam_\(p.rawValue)" }
+
+    /// Whether SAM's embedding can be taken from `ssm`'s frozen features: the cheap path (no adapters) on the
+    /// same image encoder weights.
+    public static func canShareEncoder(_ ssm: SSMSAMModel, with sam: SAMModel) -> Bool {
+        ssm.adapter == nil && sam.imageEncoder.stateDict() == ssm.imageEncoder.stateDict()
+    }
     public var names: [String] { prompts.map(Self.name) }
 
     public func segment(_ episode: Episode, volume: Volume, supportVolume: Volume, bank: SliceBank) throws -> [String: [Int: [UInt8]]] {

@@ -18,6 +18,11 @@ extension Image8 {
         return out
     }
 
+    /// A mask shown as most overlays here show it: tinted in `fill` at `alpha`, its boundary in `outline`.
+    public func highlighted(mask: [UInt8], fill: RGB, outline: RGB, alpha: Float = 0.45) throws -> Image8 {
+        try tinted(mask: mask, colour: fill, alpha: alpha).contoured(mask: mask, colour: outline)
+    }
+
     /// Paints the boundary of `mask` (inside pixels with a 4-neighbour outside or on the image border)
     /// in `colour`, `thickness` pixels wide (grown inwards). Grey images become RGB.
     public func contoured(mask: [UInt8], colour: RGB, thickness: Int = 1) throws -> Image8 {

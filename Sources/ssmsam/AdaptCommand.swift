@@ -57,7 +57,7 @@ struct AdaptCommand: ParsableCommand {
                 let stem = URL(fileURLWithPath: query[i]).deletingPathExtension().lastPathComponent
                 let maskURL = dir.appendingPathComponent("\(stem)_mask.png"), overlayURL = dir.appendingPathComponent("\(stem)_overlay.png")
                 try ImageIO.writePNG(try Image8(width: q.width, height: q.height, channels: 1, pixels: binary), to: maskURL)
-                try ImageIO.writePNG(try q.tinted(mask: binary, colour: .cyan, alpha: 0.45).contoured(mask: binary, colour: .yellow), to: overlayURL)
+                try ImageIO.writePNG(try q.highlighted(mask: binary, fill: .cyan, outline: .yellow), to: overlayURL)
                 print("wrote \(maskURL.path) (\(binary.filter { $0 > 0 }.count) of \(binary.count) pixels) and \(overlayURL.lastPathComponent)")
             }
             print(String(format: "total %.1f s", Date().timeIntervalSince(t0)))

@@ -72,48 +72,35 @@ struct DemoCommand: ParsableCommand {
             let bank = SliceBank(imageSize: ssm.config.base.encoder.imageSize, preset: .ct, ssm: ssm.adapter == nil ? ssm : nil)
             let support = try ct.slice(sk), query = try ct.slice(qk)
             let (w, h) = (support.width, support.height)
-            let supportMask = SliceRenderer.display(truth.mask(slice: sk, label: id), width: w, height: h)
-            let queryLabel = SliceRenderer.display(truth.mask(slice: qk, label: id), width: w, height: h)
-            let si = try bank.input(support, of: ct), qi = try bank.input(query, of: ct)
-            let features = { (s: Slice2D) throws -> SliceFeatures in
-                ssm.adapter == nil ? .frozen(try bank.frozenFeatures(s, of: ct)) : try SliceFeatures.of(try bank.input(s, of: ct).input, model: ssm)
-            }
+            // The protocol's methods on an episode of one support and one query (masks in the volume's layout).
+            let episode = Episode(chunk: 0, slices: sk...qk, support: SupportSlice(index: sk, image: support, mask: truth.mask(slice: sk, label: id)),
+                                  queries: [QuerySlice(index: qk, image: query)])
+            let ssmMethod = SSMSAMMethod(name: "ssmsam", model: ssm, adaptation: adaptation)
+            ssmMethod.pointSeed = seed
             let t0 = Date()
-            let (logits, adaptSeconds) = try OneShotAdapter(model: ssm, adaptation: adaptation).run(
-                support: try features(support), mask: bank.preprocessing.framedMask(supportMask.map { $0 != 0 }, width: w, height: h),
-                valid: si.resized, pointSeed: seed, queries: 1) { _ in try features(query) }
-            let full = SAMPostprocessing.masks(logits[0], modelSize: bank.preprocessing.modelSize, inputSize: qi.resized, originalSize: (h, w))
-            let ssmMask = full.data.map { $0 > 0 ? UInt8(1) : 0 }
+            let ssmMask = try ssmMethod.segment(episode, volume: ct, supportVolume: ct, bank: bank)["ssmsam"]![qk]!
             let ssmSeconds = Date().timeIntervalSince(t0)
-            var predictor = SAMPredictor(model: sam)
-            if ssm.adapter == nil, sam.imageEncoder.stateDict() == ssm.imageEncoder.stateDict() {
-                try predictor.setImage(embedding: try bank.frozenFeatures(query, of: ct)[3], width: w, height: h)
-            } else {
-                let grey = bank.grey(query, of: ct)
-                try predictor.setImage(rgb: grey.flatMap { [$0, $0, $0] }, width: w, height: h)
-            }
-            var samMasks: [ZeroShotPrompt: [UInt8]] = [:]
-            for p in ZeroShotPrompt.allCases {
-                let (l, _) = try ZeroShotBaseline(p).predict(predictor, supportMask: supportMask.map { $0 != 0 }, supportWidth: w, supportHeight: h)
-                samMasks[p] = l.data.map { $0 > 0 ? 1 : 0 }
-            }
+            let sam0 = try ZeroShotMethod(sam: sam, sharesEncoder: ZeroShotMethod.canShareEncoder(ssm, with: sam))
+                .segment(episode, volume: ct, supportVolume: ct, bank: bank)
+            let samMask = { (p: ZeroShotPrompt) in sam0[ZeroShotMethod.name(p)]![qk]! }
+            let queryLabel = truth.mask(slice: qk, label: id)
             let dir = URL(fileURLWithPath: outDir)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            func grey(_ s: Slice2D) throws -> Image8 { try Image8(width: w, height: h, channels: 1, pixels: bank.grey(s, of: ct)).rgb() }
-            let q = try grey(query)
-            let panels = [try grey(support).tinted(mask: supportMask, colour: .orange, alpha: 0.45),
-                          try q.tinted(mask: ssmMask, colour: .cyan, alpha: 0.45).contoured(mask: ssmMask, colour: .cyan),
-                          try q.tinted(mask: samMasks[.box]!, colour: .yellow, alpha: 0.45).contoured(mask: samMasks[.box]!, colour: .yellow),
-                          try q.tinted(mask: queryLabel, colour: .orange, alpha: 0.45).contoured(mask: queryLabel, colour: .orange)]
+            let shown = { (m: [UInt8]) in SliceRenderer.display(m, width: w, height: h) }
+            let q = try bank.image(query, of: ct)
+            let panels = [try bank.image(support, of: ct).tinted(mask: shown(episode.support.mask), colour: .orange, alpha: 0.45),
+                          try q.highlighted(mask: shown(ssmMask), fill: .cyan, outline: .cyan),
+                          try q.highlighted(mask: shown(samMask(.box)), fill: .yellow, outline: .yellow),
+                          try q.highlighted(mask: shown(queryLabel), fill: .orange, outline: .orange)]
             let out = dir.appendingPathComponent("side_by_side.png")
             try ImageIO.writePNG(Image8.sideBySide(panels.map { $0.zoomed(zoom) }, gap: 6), to: out)
             print("\(source): \(organ), support slice \(sk) with its label, query slice \(qk) (range \(range.lowerBound)-\(range.upperBound)), \(w) x \(h) px")
             print("SSM-SAM: " + (ssmModel.map { "\($0), " } ?? "fresh heads (seed \(seed)) on \(model), ")
                   + (rates.map { "online optimiser, \($0.steps) learned steps" } ?? "\(steps) AdamW fine-tuning steps at \(learningRate)")
-                  + String(format: ", adapted in %.1f s", adaptSeconds ?? 0))
+                  + String(format: ", adapted in %.1f s", ssmMethod.adaptationSeconds.first ?? 0))
             print(String(format: "Dice on the query: SSM-SAM %.4f | SAM from the support: box %.4f, point %.4f, mask %.4f",
-                         try Dice.of(prediction: ssmMask, truth: queryLabel), try Dice.of(prediction: samMasks[.box]!, truth: queryLabel),
-                         try Dice.of(prediction: samMasks[.deepestPoint]!, truth: queryLabel), try Dice.of(prediction: samMasks[.mask]!, truth: queryLabel)))
+                         try Dice.of(prediction: ssmMask, truth: queryLabel), try Dice.of(prediction: samMask(.box), truth: queryLabel),
+                         try Dice.of(prediction: samMask(.deepestPoint), truth: queryLabel), try Dice.of(prediction: samMask(.mask), truth: queryLabel)))
             print(String(format: "time: SSM-SAM %.1f s (encoder passes included), total %.1f s", ssmSeconds, Date().timeIntervalSince(start)))
             print("wrote \(out.path) (support + label | SSM-SAM | SAM box | query label)")
         }

@@ -47,16 +47,20 @@ struct EvaluationOptions: ParsableArguments {
             return m
         }
         let sam = try SAMModelStore.load(base)
-        let first = try ssm(mappings[0].file(for: organList[0])).0
+        let firstURL = mappings[0].file(for: organList[0])
+        let first = try ssm(firstURL).0
         let encoder = first.imageEncoder.stateDict()
-        for (v, mapping) in zip(variants, mappings) {
-            for o in organList where try ssm(mapping.file(for: o)).0.imageEncoder.stateDict() != encoder {
-                throw ValidationError("\(v.name): \(mapping.file(for: o).path) has another image encoder than \(mappings[0].file(for: organList[0]).path); evaluate it in its own run")
+        // Every model file once (variants may share one): the shared frozen features need one encoder.
+        var files: [URL: String] = [:]
+        for (v, mapping) in zip(variants, mappings) { for o in organList where files[mapping.file(for: o)] == nil { files[mapping.file(for: o)] = v.name } }
+        for (url, name) in files where url != firstURL {
+            guard try ssm(url).0.imageEncoder.stateDict() == encoder else {
+                throw ValidationError("\(name): \(url.path) has another image encoder than \(firstURL.path); evaluate it in its own run")
             }
         }
         let bank = SliceBank(imageSize: first.config.base.encoder.imageSize, preset: intensityPreset, ssm: first.adapter == nil ? first : nil)
         // The baselines reuse SSM-SAM's encoder pass when both carry the same encoder weights.
-        let zeroShot = ZeroShotMethod(sam: sam, sharesEncoder: first.adapter == nil && sam.imageEncoder.stateDict() == encoder)
+        let zeroShot = ZeroShotMethod(sam: sam, sharesEncoder: ZeroShotMethod.canShareEncoder(first, with: sam))
         var info = EvaluationRunner.RunInfo()
         info.toolkit = ToolkitVersion.string
         info.processor = CPUInfo.host.summary

@@ -48,7 +48,7 @@ struct SSMBaselineCommand: ParsableCommand {
                 print("wrote \(logits): mask logits \(low.shape)")
             }
             if let overlay {
-                var drawn = try q.tinted(mask: binary, colour: .cyan, alpha: 0.45).contoured(mask: binary, colour: .yellow)
+                var drawn = try q.highlighted(mask: binary, fill: .cyan, outline: .yellow)
                 if !prompts.points.isEmpty {
                     drawn = drawn.marked(points: prompts.points.map { (x: Int($0.x), y: Int($0.y)) }, colour: .red,
                                              radius: max(3, max(q.width, q.height) / 150))

@@ -51,7 +51,7 @@ struct SSMPredictCommand: ParsableCommand {
                 print("wrote \(pointsOut): \(r.points.count) points")
             }
             if let overlay {
-                let drawn = try q.tinted(mask: binary, colour: .cyan, alpha: 0.45).contoured(mask: binary, colour: .yellow)
+                let drawn = try q.highlighted(mask: binary, fill: .cyan, outline: .yellow)
                 try ImageIO.writePNG(drawn, to: URL(fileURLWithPath: overlay))
                 print("wrote \(overlay)")
             }

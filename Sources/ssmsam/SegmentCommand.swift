@@ -59,7 +59,7 @@ struct SegmentCommand: ParsableCommand {
             }
             if let overlay {
                 let marks = points.map { (x: Int($0.x), y: Int($0.y)) }
-                let drawn = try picture.tinted(mask: binary, colour: .cyan, alpha: 0.45).contoured(mask: binary, colour: .yellow)
+                let drawn = try picture.highlighted(mask: binary, fill: .cyan, outline: .yellow)
                     .marked(points: marks, colour: .red, radius: max(3, max(w, h) / 150))
                 try ImageIO.writePNG(drawn, to: URL(fileURLWithPath: overlay))
                 print("wrote \(overlay)")
