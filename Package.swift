@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers depend one way, top to bottom:
 //   Diagnostics (the one error type) under everything
-//   C shims, FileIO -> TensorCore -> Formats -> NN -> SAM -> SSMSAM / Zoo -> ssmsam CLI
+//   C shims, FileIO -> TensorCore -> Formats -> NN -> SAM -> SSMSAM -> FewShot -> Zoo -> ssmsam CLI
 //   C shims, FileIO -> Imaging -> MedicalData (independent of TensorCore) -> ssmsam CLI
 //   C shims (CPNG, CJPEG, CNIfTI) -> Imaging -> MedicalData -> FewShot -> ssmsam CLI
 //   SSMSAM -> FewShot (few-shot learning joins the model and the protocol's data layer)
@@ -95,9 +95,11 @@ let package = Package(
             "SSMSAM", "SAM", "NN", "TensorCore", "Formats", "MedicalData", "Imaging", "Diagnostics", "FileIO",
         ]),
 
-        // The model zoo: packages (manifest, weights, golden outputs, card), a local registry, verification.
+        // The model zoo: packages of each model family (SAM; SSM-SAM meta-initialisations as deltas on a SAM base),
+        // manifests (signed with Ed25519), a local registry, verification that reruns the golden inputs (and,
+        // for SSM-SAM, the golden 1-shot adaptation).
         .target(name: "Zoo", dependencies: [
-            "TensorCore", "Formats", "NN", "SAM", "Imaging", "CArchive", "Diagnostics",
+            "TensorCore", "Formats", "NN", "SAM", "SSMSAM", "FewShot", "Imaging", "CArchive", "Diagnostics", "FileIO",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
@@ -121,7 +123,7 @@ let package = Package(
         .testTarget(name: "SAMTests", dependencies: ["SAM", "NN", "TensorCore", "Formats", "Diagnostics", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TensorCore", "Diagnostics", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "ZooTests", dependencies: ["Zoo", "SAM", "Formats", "TensorCore", "TestSupport"]),
+        .testTarget(name: "ZooTests", dependencies: ["Zoo", "SAM", "SSMSAM", "FewShot", "Formats", "TensorCore", "Imaging", "TestSupport"]),
         .testTarget(name: "FewShotTests", dependencies: ["FewShot", "SSMSAM", "SAM", "NN", "TensorCore", "Formats",
                                                          "MedicalData", "Diagnostics", "TestSupport"],
                     exclude: ["Fixtures"]),

@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 import SSMSAM
 
@@ -12,8 +13,22 @@ public enum MetaModelFile {
     /// Reads a model and its rates; `rates` is nil for a plain SSM-SAM model file (no `lslr.*` tensors).
     public static func load(_ url: URL) throws -> (model: SSMSAMModel, rates: LearnedStepRates?) {
         let (model, extra) = try SSMSAMStore.load(url, extraPrefix: LearnedStepRates.prefix)
-        guard extra.count > 0 else { return (model, nil) }
-        let rates = try LearnedStepRates(stateDict: extra, parameterNames: model.trainableParameters().map(\.name), file: url.path)
-        return (model, rates)
+        return (model, try rates(extra, of: model, file: url.path))
+    }
+
+    /// A model and its rates from tensors held elsewhere (a zoo package): `lslr.*` are the rates, every
+    /// other tensor is bound strictly.
+    public static func model(_ tensors: StateDict, config: SSMSAMConfig, file: String) throws -> (model: SSMSAMModel, rates: LearnedStepRates?) {
+        var own = StateDict(), extra = StateDict()
+        for (name, t) in tensors.entries {
+            if name.hasPrefix(LearnedStepRates.prefix) { extra[name] = t } else { own[name] = t }
+        }
+        let model = try SSMSAMStore.model(own, config: config, file: file)
+        return (model, try rates(extra, of: model, file: file))
+    }
+
+    private static func rates(_ extra: StateDict, of model: SSMSAMModel, file: String) throws -> LearnedStepRates? {
+        guard extra.count > 0 else { return nil }
+        return try LearnedStepRates(stateDict: extra, parameterNames: model.trainableParameters().map(\.name), file: file)
     }
 }

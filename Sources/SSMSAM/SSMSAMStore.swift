@@ -76,10 +76,15 @@ public enum SSMSAMStore {
                 config = try decode(data, file: beside.path)
             }
         }
+        return (try model(tensors, config: config, file: url.path), extra)
+    }
+
+    /// A model of `config` bound strictly to `tensors` (every model tensor, nothing else), base frozen.
+    public static func model(_ tensors: StateDict, config: SSMSAMConfig, file: String) throws -> SSMSAMModel {
         let model = SSMSAMModel(config: config)
-        try model.load(tensors, file: url.path)
+        try model.load(tensors, file: file)
         model.freeze([SSMSAMModel.basePrefix])
-        return (model, extra)
+        return model
     }
 
     private static var encoder: JSONEncoder {

@@ -10,26 +10,13 @@ public enum HFExport {
     /// Exports into `directory`, which must not exist or be empty. The folder is assembled under a
     /// temporary name beside it and renamed into place, so it is complete or absent.
     public static func export(_ package: ZooPackage, base: ZooPackage?, to directory: URL) throws {
-        let fm = FileManager.default
-        if let existing = try? fm.contentsOfDirectory(atPath: directory.path), !existing.isEmpty {
-            throw ToolkitError(.invalidArgument, subject: directory.path, "already exists and is not empty")
-        }
         let m = package.manifest
         let weights = try package.fullWeights(base: base)
-        let tmp = directory.deletingLastPathComponent().appendingPathComponent(".\(directory.lastPathComponent).tmp-\(getpid())-\(UUID().uuidString.prefix(8))")
-        try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
-        do {
+        try OutputFolder.assemble(directory) { tmp in
             try SafeTensors.write(weights, metadata: ["format": "pt", "ssmsam.id": m.id, "ssmsam.version": m.version],
                                   to: tmp.appendingPathComponent("model.safetensors"))
             try AtomicFile.write(try PackageBuilder.prettyJSON(HFConfig(m)), to: tmp.appendingPathComponent("config.json"))
             try AtomicFile.write(Data((frontMatter(m) + ModelCard.markdown(m)).utf8), to: tmp.appendingPathComponent("README.md"))
-            if fm.fileExists(atPath: directory.path) { try fm.removeItem(at: directory) }  // empty, checked above
-            guard rename(tmp.path, directory.path) == 0 else {
-                throw ToolkitError(.writeFailed, subject: directory.path, "cannot rename \(tmp.lastPathComponent) into place: \(String(cString: strerror(errno)))")
-            }
-        } catch {
-            try? fm.removeItem(at: tmp)
-            throw error
         }
     }
 

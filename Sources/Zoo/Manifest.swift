@@ -1,12 +1,17 @@
 import Diagnostics
 import Foundation
 import SAM
+import SSMSAM
 
 /// `manifest.json`: what a zoo package is, where it came from and every file it holds with its size and
 /// SHA-256. See Formats/FORMATS.md, "Zoo packages".
 public struct Manifest: Codable, Equatable {
-    /// The schema this toolkit writes and reads.
+    /// The schema of SAM packages (unchanged since the first release, so their manifests stay byte-identical).
     public static let currentSchema = "ssmsam-zoo/1"
+    /// The schema of packages of the other families: `family` and the family's own fields.
+    public static let familySchema = "ssmsam-zoo/2"
+    /// The schemas this toolkit reads.
+    public static let knownSchemas: Set<String> = [currentSchema, familySchema]
 
     /// A base model carries a whole state dict; a delta carries only the tensors it changes or adds.
     public enum Kind: String, Codable, Sendable { case base, delta }
@@ -28,9 +33,22 @@ public struct Manifest: Codable, Equatable {
         /// Deltas: tensors that replace same-named base tensors, and tensors the base does not have.
         public var replaces: Int?
         public var adds: Int?
+        /// How the stored tensors become the model's (nil: as they are). `ResidualCodec.encoding`: the heads are
+        /// their seeded initialisation plus 4-bit residuals (`initialisation` pins it).
+        public var encoding: String?
+        public var initialisation: Initialisation?
         public init(path: String, tensors: Int, parameters: Int, replaces: Int? = nil, adds: Int? = nil) {
             (self.path, self.tensors, self.parameters, self.replaces, self.adds) = (path, tensors, parameters, replaces, adds)
         }
+    }
+
+    /// The seeded initialisation residuals are stored against: `SSMSAMModel.initializeHeads(seed:)` on the
+    /// base, pinned by the SHA-256 of the initial head tensors (`HeadInitialisation.digest`), so a machine that
+    /// cannot regenerate it bit for bit says so instead of loading other weights.
+    public struct Initialisation: Codable, Equatable, Sendable {
+        public var seed: UInt64
+        public var sha256: String
+        public init(seed: UInt64, sha256: String) { (self.seed, self.sha256) = (seed, sha256) }
     }
 
     /// The checkpoint the package was built from.
@@ -73,8 +91,12 @@ public struct Manifest: Codable, Equatable {
     public var base: BaseReference?
     /// Free text for the card.
     public var description: String?
-    /// The SAM architecture (the same JSON as a model's config file).
+    /// The SAM architecture (the same JSON as a model's config file); for SSM-SAM, its base's.
     public var architecture: SAMConfig
+    /// The model family (absent in `ssmsam-zoo/1` manifests: SAM).
+    public var familyName: ModelFamily?
+    /// SSM-SAM: the heads' configuration (its `base` is `architecture`).
+    public var ssmSAM: SSMSAMConfig?
     /// What the model segments, from what images, learnt on what (free text; nil when not stated).
     public var organ: String?
     public var modality: String?
@@ -95,6 +117,7 @@ public struct Manifest: Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case schema, id, version, kind, base, description, architecture, organ, modality, dataset
+        case familyName = "family", ssmSAM = "ssm_sam"
         case protocolSettings = "protocol"
         case metrics, license, toolkit, created, source, weights, files
     }
@@ -108,6 +131,9 @@ public struct Manifest: Codable, Equatable {
 
     /// `id@version`.
     public var reference: String { "\(id)@\(version)" }
+
+    /// The model family (SAM when the manifest names none).
+    public var family: ModelFamily { familyName ?? .sam }
 
     /// The entry for `path`, if listed.
     public func file(_ path: String) -> FileEntry? { files.first { $0.path == path } }

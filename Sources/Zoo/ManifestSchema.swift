@@ -3,14 +3,25 @@ import Foundation
 /// The checks a manifest must pass beyond decoding: ids, versions, hashes, paths, the base of a delta,
 /// the files every package holds, and the known keys of the free-form `protocol` and `metrics` objects.
 public enum ManifestSchema {
-    /// Files every package lists besides its weights.
+    /// Files every SAM package lists besides its weights.
     public static let requiredFiles = [PackageLayout.card, PackageLayout.goldenImage, PackageLayout.goldenPrompts,
                                        PackageLayout.goldenOutputs]
+
+    /// Files every package of `family` lists besides its weights.
+    public static func requiredFiles(_ family: ModelFamily) -> [String] {
+        switch family {
+        case .sam: return requiredFiles
+        case .ssmSAM: return [PackageLayout.card, PackageLayout.record] + AdaptationGolden.files
+        }
+    }
 
     /// Every problem found, as messages (empty when the manifest is valid).
     public static func problems(_ m: Manifest) -> [String] {
         var p: [String] = []
-        if m.schema != Manifest.currentSchema { p.append("schema is '\(m.schema)', expected '\(Manifest.currentSchema)'") }
+        let schema = m.familyName == nil ? Manifest.currentSchema : Manifest.familySchema
+        if m.schema != schema {
+            p.append("schema is '\(m.schema)', expected '\(schema)'" + (m.familyName == nil ? "" : " (a manifest that names a family)"))
+        }
         if let why = ModelReference.problem(id: m.id) { p.append("id '\(m.id)': \(why)") }
         if SemanticVersion(m.version) == nil { p.append("version '\(m.version)' is not a semantic version (MAJOR.MINOR.PATCH)") }
         switch (m.kind, m.base) {
@@ -37,7 +48,8 @@ public enum ManifestSchema {
             if f.size < 0 { p.append("files: '\(f.path)' has a negative size \(f.size)") }
             if !isSHA256(f.sha256) { p.append("files: '\(f.path)' sha256 '\(f.sha256)' is not 64 lowercase hex digits") }
         }
-        for required in [m.weights.path] + requiredFiles where !seen.contains(required) {
+        p += familyProblems(m)
+        for required in [m.weights.path] + requiredFiles(m.family) where !seen.contains(required) {
             p.append("files: '\(required)' is not listed (every package has it)")
         }
         if m.weights.tensors <= 0 || m.weights.parameters <= 0 { p.append("weights: tensors and parameters must be positive") }
@@ -46,6 +58,39 @@ public enum ManifestSchema {
         }
         if let proto = m.protocolSettings { p += protocolProblems(proto) }
         if let metrics = m.metrics { p += metricProblems(metrics) }
+        return p
+    }
+
+    /// The family's own fields: SSM-SAM is a delta on a SAM base whose architecture is its heads' base, with
+    /// bounded head sizes; residual-encoded weights name their initialisation.
+    static func familyProblems(_ m: Manifest) -> [String] {
+        var p: [String] = []
+        switch m.family {
+        case .sam:
+            if m.ssmSAM != nil { p.append("ssm_sam is given but the family is 'sam'") }
+        case .ssmSAM:
+            guard let c = m.ssmSAM else { p.append("family 'ssm-sam' needs the heads' configuration in ssm_sam"); break }
+            if c.base != m.architecture { p.append("ssm_sam.base differs from architecture (the SAM base's)") }
+            if m.kind != .delta { p.append("an SSM-SAM package is a delta on its SAM base; kind is '\(m.kind.rawValue)'") }
+            let bounded: [(String, Int, ClosedRange<Int>)] = [
+                ("fmad_blocks", c.fmadBlocks, 0...16), ("global_queries", c.globalQueries, 1...1024), ("sampler_layers", c.samplerLayers, 1...32),
+                ("sampler_heads", c.samplerHeads, 1...64), ("sampler_mlp", c.samplerMLP, 1...32768), ("head_width", c.headWidth, 1...4096),
+                ("positive_points", c.positivePoints, 0...1024), ("negative_points", c.negativePoints, 0...1024)]
+            for (name, v, range) in bounded where !range.contains(v) {
+                p.append("ssm_sam.\(name) is \(v), expected \(range.lowerBound)...\(range.upperBound)")
+            }
+            if c.channels % c.samplerHeads != 0 { p.append("ssm_sam.sampler_heads \(c.samplerHeads) does not divide the \(c.channels) channels") }
+            if !(c.temperature > 0 && c.temperature.isFinite) { p.append("ssm_sam.temperature is \(c.temperature), expected a positive number") }
+        }
+        switch (m.weights.encoding, m.weights.initialisation) {
+        case (nil, nil): break
+        case (ResidualCodec.encoding?, let i?):
+            if m.family != .ssmSAM { p.append("weights.encoding '\(ResidualCodec.encoding)' is for SSM-SAM heads only") }
+            if !isSHA256(i.sha256) { p.append("weights.initialisation.sha256 '\(i.sha256)' is not 64 lowercase hex digits") }
+        case (ResidualCodec.encoding?, nil): p.append("weights.encoding '\(ResidualCodec.encoding)' needs weights.initialisation")
+        case (nil, _?): p.append("weights.initialisation is given without weights.encoding")
+        case (let e?, _): p.append("weights.encoding '\(e)' is unknown (known: '\(ResidualCodec.encoding)')")
+        }
         return p
     }
 

@@ -6,6 +6,10 @@ public enum PackageLayout {
     public static let goldenImage = "golden/input.png"
     public static let goldenPrompts = "golden/prompts.json"
     public static let goldenOutputs = "golden/outputs.safetensors"
+    /// SSM-SAM: the run's record (protocol.md: data, setting, organ, steps, seed, Dice, times).
+    public static let record = "record.json"
+    /// The detached Ed25519 signature of `manifest.json` (not listed in it: it signs it).
+    public static let signature = "signature.json"
 
     /// Why `path` cannot be a package file, or nil: paths are relative, `/`-separated, with no empty,
     /// `.` or `..` components and no backslashes or control characters, so no file can land outside

@@ -25,6 +25,25 @@ public final class Registry {
     }
 
     var indexURL: URL { root.appendingPathComponent("index.json") }
+    var configURL: URL { root.appendingPathComponent("config.json") }
+
+    /// The registry's configuration (trusted keys, signature policy); the default when it has none.
+    public func config() throws -> RegistryConfig { try RegistryConfig.read(configURL) }
+
+    /// Adds `key` to the trusted keys (replacing one of the same name); `requireSignature` sets the policy when given.
+    public func trust(_ key: TrustedKey?, requireSignature: Bool? = nil) throws -> RegistryConfig {
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        return try locked(exclusive: true) {
+            var c = try RegistryConfig.read(configURL)
+            if let key {
+                c.trustedKeys.removeAll { $0.name == key.name || $0.publicKey == key.publicKey }
+                c.trustedKeys.append(key)
+            }
+            if let requireSignature { c.requireSignature = requireSignature }
+            try c.write(to: configURL)
+            return c
+        }
+    }
     var stagingURL: URL { root.appendingPathComponent(".staging") }
 
     /// Folder of an installed package, relative to the registry.
@@ -60,16 +79,30 @@ public final class Registry {
         return try? package(ModelReference(id: b.id, version: v))
     }
 
-    /// The model of an installed package (base weights + delta for a delta), ready to run.
+    /// The SAM model of an installed package (base weights + delta for a delta), ready to run.
     public func model(_ ref: ModelReference) throws -> SAMModel {
         let p = try package(ref)
         return try p.model(base: p.manifest.base.flatMap { base($0) })
     }
 
-    /// Verifies an installed package.
-    public func verify(_ ref: ModelReference, numbers: Bool) throws -> VerificationReport {
+    /// The model of an installed package of any family (base weights + delta for a delta).
+    public func load(_ ref: ModelReference) throws -> any PackagedModel {
         let p = try package(ref)
-        return Verifier.verify(p.directory, numbers: numbers, base: { self.base($0) }, baseLocation: root.path)
+        return try p.load(base: p.manifest.base.flatMap { base($0) })
+    }
+
+    /// Verifies an installed package (signatures against the registry's trusted keys; `strict` or the
+    /// registry's policy refuses unsigned and untrusted ones).
+    public func verify(_ ref: ModelReference, numbers: Bool, strict: Bool = false) throws -> VerificationReport {
+        let p = try package(ref)
+        return try verify(p.directory, numbers: numbers, strict: strict)
+    }
+
+    /// Verifies a package folder against this registry (its bases, trusted keys and policy).
+    public func verify(_ directory: URL, numbers: Bool, strict: Bool = false) throws -> VerificationReport {
+        let c = try config()
+        return Verifier.verify(directory, numbers: numbers, base: { self.base($0) }, baseLocation: root.path,
+                               trusted: c.trustedKeys, strict: strict || c.requireSignature)
     }
 
     /// An installed package that passes verification (files and hashes), for actions that hand it on:
@@ -90,10 +123,11 @@ public final class Registry {
     }
 
     /// Installs a package from a `.tar` archive or a package folder: copies it into the registry's staging
-    /// area, verifies it there (the numbers too when `numbers`), then moves it into place and updates the
-    /// index. Throws with every verification issue when it fails; the registry is then unchanged.
+    /// area, verifies it there (the golden numbers too unless `numbers` is false, which the index records;
+    /// the signature against the trusted keys, refusing unsigned or untrusted ones when `strict` or the
+    /// registry's policy says so), then moves it into place and updates the index. Throws with every verification issue when it fails; the registry is then unchanged.
     @discardableResult
-    public func install(from source: URL, numbers: Bool = false) throws -> InstallOutcome {
+    public func install(from source: URL, numbers: Bool = true, strict: Bool = false) throws -> InstallOutcome {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: source.path, isDirectory: &isDir) else {
             throw ToolkitError(.missingFile, subject: source.path, "no such file or folder")
@@ -114,7 +148,9 @@ public final class Registry {
                 try fm.createDirectory(at: unpacked, withIntermediateDirectories: false)
                 try TarArchive.unpack(source, into: unpacked)
             }
-            let report = Verifier.verify(unpacked, numbers: numbers, base: { self.baseUnlocked($0) }, baseLocation: root.path)
+            let c = try RegistryConfig.read(configURL)
+            let report = Verifier.verify(unpacked, numbers: numbers, base: { self.baseUnlocked($0) }, baseLocation: root.path,
+                                         trusted: c.trustedKeys, strict: strict || c.requireSignature)
             guard report.ok else {
                 throw ToolkitError(.verificationFailed, subject: source.path, "not installed: verification failed:\n" + report.summary)
             }
@@ -140,7 +176,8 @@ public final class Registry {
             let created = try makeParents(of: dest)
             let entry = RegistryIndex.Entry(id: manifest.id, version: manifest.version, kind: manifest.kind, base: manifest.base?.reference,
                                             path: rel, manifestSHA256: manifestHash, organ: manifest.organ, license: manifest.license,
-                                            installed: ISO8601DateFormatter().string(from: Date()))
+                                            installed: ISO8601DateFormatter().string(from: Date()),
+                                            numbersVerified: numbers, signature: report.signature.short)
             do {
                 guard rename(unpacked.path, dest.path) == 0 else {
                     throw ToolkitError(.writeFailed, subject: dest.path, "cannot move the verified package into place: \(String(cString: strerror(errno)))")

@@ -19,7 +19,16 @@ public struct RegistryIndex: Codable, Equatable {
         public var organ: String?
         public var license: String
         public var installed: String
+        /// Whether the golden numbers were rerun before the install (false: skipped on request).
+        public var numbersVerified: Bool?
+        /// The signature status at install (`ManifestSignature.Status.short`).
+        public var signature: String?
         public var reference: String { "\(id)@\(version)" }
+
+        enum CodingKeys: String, CodingKey {
+            case id, version, kind, base, path, manifestSHA256, organ, license, installed, signature
+            case numbersVerified = "numbers_verified"
+        }
     }
 
     public var format = 1

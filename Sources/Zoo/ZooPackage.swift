@@ -34,7 +34,10 @@ public struct ZooPackage {
 
     /// The model this package describes, bound to its weights with the manifest's architecture.
     public func model(base: ZooPackage?) throws -> SAMModel {
-        try SAMModel(try fullWeights(base: base), file: url(manifest.weights.path).path, config: manifest.architecture)
+        guard manifest.family == .sam else {
+            throw ToolkitError(.unsupported, subject: directory.path, "\(manifest.reference) is an \(manifest.family.rawValue) package, not a SAM model")
+        }
+        return try SAMModel(try fullWeights(base: base), file: url(manifest.weights.path).path, config: manifest.architecture)
     }
 
     /// The golden prompts, image and expected outputs.

@@ -17,7 +17,7 @@ struct AdaptCommand: ParsableCommand {
             never read. Writes DIR/<query name>_mask.png and DIR/<query name>_overlay.png.
             """)
 
-    @Option(help: "The SSM-SAM model: a meta-train run folder, or a model file.") var model: String
+    @Option(help: "The SSM-SAM model: a meta-train run folder, a model file, or zoo:ID[@VERSION].") var model: String
     @Option(help: "The support image (PNG or JPEG).") var support: String
     @Option(help: "The support's mask (PNG, same size; pixels > 127 are inside).") var supportMask: String
     @Option(parsing: .upToNextOption, help: "The images to segment.") var query: [String]
@@ -30,7 +30,8 @@ struct AdaptCommand: ParsableCommand {
     func run() throws {
         try CLIErrors.report {
             guard !query.isEmpty else { throw ValidationError("give at least one --query image") }
-            let (m, rates) = try MetaModelFile.load(ModelMapping.file(model))
+            let source = try ZooModels.ssm(model)
+            let (m, rates) = (source.model, source.rates)
             let adaptation: SupportAdaptation = try (rates == nil || fineTune)
                 ? FineTuner(model: m, steps: steps, learningRate: learningRate) : OnlineOptimiser(model: m, rates: rates!)
             let pre = SAMPreprocessing(modelSize: m.config.base.encoder.imageSize)
@@ -42,17 +43,16 @@ struct AdaptCommand: ParsableCommand {
             let queries = try query.map { try ImageIO.read(URL(fileURLWithPath: $0)).rgb() }
             let dir = URL(fileURLWithPath: out)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let si = try pre.modelInput(rgb: s.pixels, width: s.width, height: s.height)
-            let qi = try queries.map { try pre.modelInput(rgb: $0.pixels, width: $0.width, height: $0.height) }
             let t0 = Date()
-            let (logits, seconds) = try OneShotAdapter(model: m, adaptation: adaptation).run(
-                support: try SliceFeatures.of(si.input, model: m), mask: pre.framedMask(maskFile.mask, width: s.width, height: s.height),
-                valid: si.resized, pointSeed: seed, queries: queries.count) { try SliceFeatures.of(qi[$0].input, model: m) }
+            let result = try ImageOneShot(model: m, adaptation: adaptation).run(
+                support: .init(pixels: s.pixels, width: s.width, height: s.height), mask: maskFile.mask,
+                queries: queries.map { .init(pixels: $0.pixels, width: $0.width, height: $0.height) }, pointSeed: seed)
+            let (logits, seconds) = (result.logits, result.adaptationSeconds)
             print(String(format: "adapted on %@ (%@, %d steps) in %.1f s", support, rates == nil || fineTune ? "AdamW fine-tuning" : "learned rates",
                          rates.map { fineTune ? steps : $0.steps } ?? steps, seconds ?? 0))
             for (i, low) in logits.enumerated() {
                 let q = queries[i]
-                let full = SAMPostprocessing.masks(low, modelSize: pre.modelSize, inputSize: qi[i].resized, originalSize: (q.height, q.width))
+                let full = SAMPostprocessing.masks(low, modelSize: pre.modelSize, inputSize: result.resized[i], originalSize: (q.height, q.width))
                 let binary = full.data.map { $0 > 0 ? UInt8(255) : 0 }
                 let stem = URL(fileURLWithPath: query[i]).deletingPathExtension().lastPathComponent
                 let maskURL = dir.appendingPathComponent("\(stem)_mask.png"), overlayURL = dir.appendingPathComponent("\(stem)_overlay.png")

@@ -25,7 +25,7 @@ struct DemoCommand: ParsableCommand {
         """)
 
     @Option(help: "The SAM base (model name or checkpoint).") var model = "mobile_sam"
-    @Option(help: "A meta-trained SSM-SAM model or run folder (default: fresh heads on --model).") var ssmModel: String?
+    @Option(help: "A meta-trained SSM-SAM model, run folder or zoo:ID[@VERSION] (default: fresh heads on --model).") var ssmModel: String?
     static let sharedCT = "../shared/data/abdomen-ct/ct-full.nii.gz", sharedLabels = "../shared/data/abdomen-ct/labels-full.nii.gz"
     @Option(help: "CT volume (NIfTI); without it, the shared CT, or a synthetic phantom when that is absent.") var volume: String?
     @Option(help: "Its label map (NIfTI).") var labels: String?
@@ -58,9 +58,9 @@ struct DemoCommand: ParsableCommand {
             }
             let sk = (range.lowerBound + range.upperBound) / 2
             let qk = Swift.min(range.upperBound, sk + Swift.max(1, range.count / 4))
-            let sam = try SAMModelStore.load(model)
+            let sam = try ZooModels.sam(model)
             let (ssm, rates): (SSMSAMModel, LearnedStepRates?)
-            if let ssmModel { (ssm, rates) = try MetaModelFile.load(ModelMapping.file(ssmModel)) } else {
+            if let ssmModel { let s = try ZooModels.ssm(ssmModel); (ssm, rates) = (s.model, s.rates) } else {
                 var c = SSMSAMConfig(base: sam.config)
                 c.adapters = false  // the cheap path: the query's encoder pass serves SAM too
                 ssm = try SSMSAMModel(base: sam, config: c)

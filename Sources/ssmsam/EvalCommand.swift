@@ -14,7 +14,7 @@ struct EvalCommand: ParsableCommand {
             OUT/prediction_<organ>.nii.gz (on the volume's grid and header) and OUT/panels/*.png.
             """)
 
-    @Option(help: "The SSM-SAM model (a meta-train run folder or a model file), or organ=MODEL,... per organ.") var model: String
+    @Option(help: "The SSM-SAM model (a meta-train run folder, a model file or zoo:ID[@VERSION]), or organ=MODEL,... per organ.") var model: String
     @Flag(help: "Adapt by AdamW fine-tuning (the 'w/o MAML++' way) even when the model has learned rates.") var fineTune = false
     @OptionGroup var options: EvaluationOptions
 

@@ -39,23 +39,23 @@ struct EvaluationOptions: ParsableArguments {
         }
         let organList = self.organList
         let mappings = try variants.map { try ModelMapping($0.models, organs: organList) }
-        var loaded: [URL: (SSMSAMModel, LearnedStepRates?)] = [:]
-        func ssm(_ url: URL) throws -> (SSMSAMModel, LearnedStepRates?) {
-            if let m = loaded[url] { return m }
-            let m = try MetaModelFile.load(url)
-            loaded[url] = m
+        var loaded: [String: ZooModels.SSMSource] = [:]
+        func ssm(_ text: String) throws -> ZooModels.SSMSource {
+            if let m = loaded[text] { return m }
+            let m = try ZooModels.ssm(text)
+            loaded[text] = m
             return m
         }
-        let sam = try SAMModelStore.load(base)
-        let firstURL = mappings[0].file(for: organList[0])
-        let first = try ssm(firstURL).0
+        let sam = try ZooModels.sam(base)
+        let firstText = mappings[0].model(for: organList[0])
+        let first = try ssm(firstText).model
         let encoder = first.imageEncoder.stateDict()
-        // Every model file once (variants may share one): the shared frozen features need one encoder.
-        var files: [URL: String] = [:]
-        for (v, mapping) in zip(variants, mappings) { for o in organList where files[mapping.file(for: o)] == nil { files[mapping.file(for: o)] = v.name } }
-        for (url, name) in files where url != firstURL {
-            guard try ssm(url).0.imageEncoder.stateDict() == encoder else {
-                throw ValidationError("\(name): \(url.path) has another image encoder than \(firstURL.path); evaluate it in its own run")
+        // Every model once (variants may share one): the shared frozen features need one encoder.
+        var models: [String: String] = [:]
+        for (v, mapping) in zip(variants, mappings) { for o in organList where models[mapping.model(for: o)] == nil { models[mapping.model(for: o)] = v.name } }
+        for (text, name) in models where text != firstText {
+            guard try ssm(text).model.imageEncoder.stateDict() == encoder else {
+                throw ValidationError("\(name): \(text) has another image encoder than \(firstText); evaluate it in its own run")
             }
         }
         let bank = SliceBank(imageSize: first.config.base.encoder.imageSize, preset: intensityPreset, ssm: first.adapter == nil ? first : nil)
@@ -67,15 +67,16 @@ struct EvaluationOptions: ParsableArguments {
         info.volumeSHA256 = try FileDigest.sha256(of: URL(fileURLWithPath: volume)).hex
         info.setting = String(setting)
         for o in organList {
-            let f = mappings[0].file(for: o)
-            info.models[o] = (f.path, try FileDigest.sha256(of: f).hex)
+            let m = try ssm(mappings[0].model(for: o))
+            info.models[o] = (m.label, m.sha256)
         }
         let runner = EvaluationRunner(image: URL(fileURLWithPath: volume), labels: URL(fileURLWithPath: labels), labelMap: labelMap,
                                       preset: intensityPreset, chunks: chunks,
                                       supportVolume: supportVolume.map { (URL(fileURLWithPath: $0), URL(fileURLWithPath: supportLabels!)) })
         return try runner.run(organs: organList, methods: { organ in
             var methods: [EpisodeMethod] = try zip(variants, mappings).map { v, mapping in
-                let (m, rates) = try ssm(mapping.file(for: organ))
+                let source = try ssm(mapping.model(for: organ))
+                let (m, rates) = (source.model, source.rates)
                 let adaptation: SupportAdaptation = try (v.fineTune || rates == nil)
                     ? FineTuner(model: m, steps: steps, learningRate: fineTuneRate) : OnlineOptimiser(model: m, rates: rates!)
                 return SSMSAMMethod(name: v.name, model: m, adaptation: adaptation)

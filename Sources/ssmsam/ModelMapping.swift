@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 
 /// `--model` of the few-shot commands: one SSM-SAM model for every organ, or `organ=MODEL,...` (each organ's
-/// meta-initialisation is trained without it). A model is a file (`.safetensors`, `.pth` with its `.json`) or a
-/// `meta-train` run folder (its `model.safetensors`).
+/// meta-initialisation is trained without it). A model is a file (`.safetensors`, `.pth` with its `.json`), a
+/// `meta-train` run folder (its `model.safetensors`) or `zoo:ID[@VERSION]` (an installed SSM-SAM package).
 struct ModelMapping {
     private let single: String?
     private let perOrgan: [String: String]
@@ -27,8 +27,8 @@ struct ModelMapping {
         (single, perOrgan) = (nil, map)
     }
 
-    /// The model file for `organ`.
-    func file(for organ: String) -> URL { Self.file(single ?? perOrgan[organ]!) }
+    /// The model for `organ`, as given (a path or `zoo:ID[@VERSION]`).
+    func model(for organ: String) -> String { single ?? perOrgan[organ]! }
 
     /// A model path as given, or a run folder's `model.safetensors`.
     static func file(_ path: String) -> URL {

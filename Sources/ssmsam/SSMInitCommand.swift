@@ -17,7 +17,7 @@ struct SSMInitCommand: ParsableCommand {
 
     func run() throws {
         try CLIErrors.report {
-            let sam = try SAMModelStore.load(base)
+            let sam = try ZooModels.sam(base)
             var config = SSMSAMConfig(base: sam.config)
             if noAdapters { config.adapters = false }
             if noFmad { config.fmad = false }

@@ -8,7 +8,8 @@ struct ZooCommand: ParsableCommand {
         commandName: "zoo", abstract: "The model zoo: packages of weights, config, card and golden outputs; a local registry.",
         discussion: "The registry is $SSMSAM_ZOO, else ~/.cache/ssmsam/zoo (or --registry). The repository's zoo/ folder is the catalogue of known entries.",
         subcommands: [ZooAddCommand.self, ZooListCommand.self, ZooShowCommand.self, ZooPackCommand.self, ZooInstallCommand.self,
-                      ZooRemoveCommand.self, ZooVerifyCommand.self, ZooExportCommand.self])
+                      ZooRemoveCommand.self, ZooVerifyCommand.self, ZooExportCommand.self, ZooPublishCommand.self,
+                      ZooKeygenCommand.self, ZooSignCommand.self, ZooTrustCommand.self])
 }
 
 /// `--registry`, shared by the zoo commands.
@@ -21,6 +22,7 @@ struct RegistryOptions: ParsableArguments {
 
 /// Prints a verification report: passed checks, then every issue.
 func printReport(_ r: VerificationReport) {
+    print("signature: \(r.signature)")
     for line in r.passed { print("ok    \(line)") }
     for i in r.issues { print("FAIL  \(i)") }
 }

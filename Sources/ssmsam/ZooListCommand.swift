@@ -15,18 +15,19 @@ struct ZooListCommand: ParsableCommand {
             if let catalogue {
                 for e in try Catalogue.entries(in: URL(fileURLWithPath: catalogue)) {
                     let m = e.manifest
-                    rows.append([m.reference, m.kind.rawValue, m.base?.reference ?? "-", m.organ ?? "-", m.license,
+                    rows.append([m.reference, m.family.rawValue, m.kind.rawValue, m.base?.reference ?? "-", m.organ ?? "-", m.license,
                                  e.complete ? "complete" : "without " + e.missing.joined(separator: ", ")])
                 }
                 if rows.isEmpty { print("no entries in \(catalogue)"); return }
-                table(["ENTRY", "KIND", "BASE", "ORGAN", "LICENSE", "FILES"], rows)
+                table(["ENTRY", "FAMILY", "KIND", "BASE", "ORGAN", "LICENSE", "FILES"], rows)
             } else {
                 let registry = registryOptions.open()
                 for e in try registry.list() {
-                    rows.append([e.reference, e.kind.rawValue, e.base ?? "-", e.organ ?? "-", e.license])
+                    rows.append([e.reference, e.kind.rawValue, e.base ?? "-", e.organ ?? "-", e.license, e.signature ?? "-",
+                                 e.numbersVerified.map { $0 ? "verified" : "skipped" } ?? "-"])
                 }
                 if rows.isEmpty { print("no packages installed in \(registry.root.path)"); return }
-                table(["ENTRY", "KIND", "BASE", "ORGAN", "LICENSE"], rows)
+                table(["ENTRY", "KIND", "BASE", "ORGAN", "LICENSE", "SIGNATURE", "NUMBERS"], rows)
             }
         }
     }

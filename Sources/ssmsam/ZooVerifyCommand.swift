@@ -11,6 +11,7 @@ struct ZooVerifyCommand: ParsableCommand {
 
     @Argument(help: "ID[@VERSION], a .tar archive, or a package folder.") var entry: String
     @Flag(help: "Rerun the golden inputs (base + delta for a delta) and compare with the stored outputs.") var numbers = false
+    @Flag(help: "Fail unless a key the registry trusts signed the package.") var strict = false
     @OptionGroup var registryOptions: RegistryOptions
 
     func run() throws {
@@ -29,9 +30,9 @@ struct ZooVerifyCommand: ParsableCommand {
                     try TarArchive.unpack(dir, into: tmp!)
                     dir = tmp!
                 }
-                report = Verifier.verify(dir, numbers: numbers, base: { registry.base($0) }, baseLocation: registry.root.path)
+                report = try registry.verify(dir, numbers: numbers, strict: strict)
             } else {
-                report = try registry.verify(try ModelReference(parsing: entry), numbers: numbers)
+                report = try registry.verify(try ModelReference(parsing: entry), numbers: numbers, strict: strict)
             }
             printReport(report)
             guard report.ok else {

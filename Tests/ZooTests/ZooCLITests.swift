@@ -44,7 +44,7 @@ final class ZooCLITests: XCTestCase {
 
         r = try run(["zoo", "list"])
         XCTAssertEqual(r.out.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") },
-                       ["ENTRY KIND BASE ORGAN LICENSE", "test/sam-small-random@1.0.0 base - - apache-2.0"])
+                       ["ENTRY KIND BASE ORGAN LICENSE SIGNATURE NUMBERS", "test/sam-small-random@1.0.0 base - - apache-2.0 unsigned verified"])
         r = try run(["zoo", "show", "test/sam-small-random"])
         XCTAssert(r.out.hasPrefix("# test/sam-small-random 1.0.0\n"), r.out)
 
