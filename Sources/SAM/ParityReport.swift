@@ -73,10 +73,11 @@ public struct ParityReport: Codable, Sendable {
         return lines.joined(separator: "\n")
     }
 
-    /// The report as JSON (sorted keys): what `ssmsam parity --json` prints.
+    /// The report as JSON (sorted keys): what `ssmsam parity --json` prints. Absent numbers are absent keys
+    /// (`maskIoU` outside mask stages; `maxAbs` and `maxRel` when a `detail` says why there are none).
     public func json() throws -> Data {
         let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return try e.encode(self)
     }
 }
