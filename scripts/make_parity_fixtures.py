@@ -51,12 +51,13 @@ def save_png(array, path):
     return path
 
 
-def record(out, *args):
-    """Runs record_reference.py as a user would (from the repository root), into a fresh `out`."""
+def record(out, *args, cwd=ROOT):
+    """Runs record_reference.py as a user would (from the repository root, or from `cwd` so that a temporary
+    model is named by its file name in the manifest), into a fresh `out`."""
     if os.path.exists(out):
         shutil.rmtree(out)
     env = dict(os.environ, PYTHONPATH=os.path.join(HERE, "stubs"))
-    subprocess.run([sys.executable, os.path.join(HERE, "record_reference.py"), *args, "--out", out], check=True, cwd=ROOT, env=env)
+    subprocess.run([sys.executable, os.path.join(HERE, "record_reference.py"), *args, "--out", out], check=True, cwd=cwd, env=env)
 
 
 def toolkit_config(c):
@@ -116,10 +117,10 @@ def ssmsam(tmp):
     path = ssmsam_model(tmp)
     support, support_mask = scene(96, 80, 44, 42, 24, 18, seed=5)
     query, _ = scene(96, 80, 50, 38, 22, 20, seed=6)
-    record(os.path.join(SSM_FIXTURES, "parity_ssmsam_vit"), "--model", path,
+    record(os.path.join(SSM_FIXTURES, "parity_ssmsam_vit"), "--model", os.path.basename(path),
            "--support", save_png(support, os.path.join(tmp, "support.png")),
            "--support-mask", save_png(support_mask.astype(np.uint8) * 255, os.path.join(tmp, "support_mask.png")),
-           "--query", save_png(query, os.path.join(tmp, "query.png")), "--point-seed", "7")
+           "--query", save_png(query, os.path.join(tmp, "query.png")), "--point-seed", "7", cwd=tmp)
 
 
 def main():
