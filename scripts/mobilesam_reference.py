@@ -58,8 +58,9 @@ def import_modeling(directory=DEFAULT_DIR):
     return mobilesam.modeling
 
 
-def build_mobile_sam(directory=DEFAULT_DIR):
-    """The official MobileSAM as `build_sam.build_mobile_sam` makes it, weights loaded, in eval mode."""
+def build_mobile_sam(directory=DEFAULT_DIR, checkpoint_state=None):
+    """MobileSAM as `build_sam.build_mobile_sam` makes it, in eval mode, with the official weights or the
+    state dict `checkpoint_state` (a user's fine-tuned or perturbed copy) loaded strictly."""
     import torch
     m = import_modeling(directory)
     encoder = m.TinyViT(img_size=1024, in_chans=3, num_classes=1000, embed_dims=[64, 128, 160, 320],
@@ -74,8 +75,10 @@ def build_mobile_sam(directory=DEFAULT_DIR):
                                                                            num_heads=8),
                                            transformer_dim=256, iou_head_depth=3, iou_head_hidden_dim=256),
                 pixel_mean=[123.675, 116.28, 103.53], pixel_std=[58.395, 57.12, 57.375])
-    state = torch.load(os.path.join(directory, CHECKPOINT_MEMBER), map_location="cpu")
-    sam.load_state_dict(state)
+    state = checkpoint_state
+    if state is None:
+        state = torch.load(os.path.join(directory, CHECKPOINT_MEMBER), map_location="cpu")
+    sam.load_state_dict(state)  # before eval(): TinyViT's attention snapshots its bias table there
     return sam.eval(), state
 
 

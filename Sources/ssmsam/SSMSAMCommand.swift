@@ -16,5 +16,5 @@ struct SSMSAMCommand: ParsableCommand {
         version: ToolkitVersion.string,
         subcommands: [DoctorCommand.self, InspectCommand.self, ConvertCommand.self, EncodeCommand.self,
                       SegmentCommand.self, DemoCommand.self, DataCommand.self, SSMCommand.self, MetaTrainCommand.self,
-                      AdaptCommand.self, EvalCommand.self, AblateCommand.self, ZooCommand.self])
+                      AdaptCommand.self, EvalCommand.self, AblateCommand.self, ParityCommand.self, ZooCommand.self])
 }
