@@ -18,6 +18,7 @@ struct ZooAddCommand: ParsableCommand {
     @Option(help: "Model id, e.g. ssm-sam/vit_b/liver.") var id: String?
     @Option(help: "Semantic version, e.g. 1.0.0.") var version: String?
     @Option(help: "A catalogue entry folder this checkpoint must reproduce (its metadata is used).") var catalogueEntry: String?
+    @Option(help: "A catalogue folder (e.g. zoo): the entry whose checkpoint has this file's sha256 is used.") var catalogue: String?
     @Option(help: "Installed base model ID@VERSION: makes a delta on it.") var base: String?
     @Option(help: "License (an SPDX-like id such as apache-2.0; default: other).") var license: String?
     @Option(help: "Architecture JSON (a SAM config); default: the .json beside the checkpoint, the base's, or detected from shapes.") var config: String?
@@ -35,16 +36,32 @@ struct ZooAddCommand: ParsableCommand {
     func run() throws {
         try CLIErrors.report {
             let registry = registryOptions.open()
-            let entry = try catalogueEntry.map { try Manifest.read(URL(fileURLWithPath: $0).appendingPathComponent(PackageLayout.manifest)) }
-            guard let id = id ?? entry?.id, let version = version ?? entry?.version else {
+            let checkpointURL = URL(fileURLWithPath: checkpoint)
+            let catalogueEntry = try self.catalogueEntry ?? catalogue.map { try recognise(checkpointURL, in: URL(fileURLWithPath: $0)) }
+            let entryDir = catalogueEntry.map { URL(fileURLWithPath: $0) }
+            let known = try entryDir.flatMap { try KnownCheckpoint.read($0) }
+            if let known {
+                // A known checkpoint: the file must be the published one, byte for byte.
+                if let why = known.mismatch(sha256: try FileDigest.sha256(of: checkpointURL).hex, file: checkpoint) {
+                    throw ToolkitError(.verificationFailed, subject: checkpoint, why)
+                }
+                print("recognised \(checkpoint) as \(known.source.file) (\(known.id)@\(known.version)) by its sha256")
+            }
+            let entry = try known == nil ? entryDir.map { try Manifest.read($0.appendingPathComponent(PackageLayout.manifest)) } : nil
+            guard let id = id ?? entry?.id ?? known?.id, let version = version ?? entry?.version ?? known?.version else {
                 throw ValidationError("give --id and --version, or --catalogue-entry")
             }
-            var r = PackageRequest(checkpoint: URL(fileURLWithPath: checkpoint), id: id, version: version)
-            (r.key, r.description, r.sourceURL) = (key ?? entry?.source?.key, description ?? entry?.description, sourceURL ?? entry?.source?.url)
+            var r = PackageRequest(checkpoint: checkpointURL, id: id, version: version)
+            (r.key, r.description, r.sourceURL) = (key ?? entry?.source?.key, description ?? entry?.description ?? known?.description,
+                                                   sourceURL ?? entry?.source?.url ?? known?.source.url)
             (r.organ, r.modality, r.dataset) = (organ ?? entry?.organ, modality ?? entry?.modality, dataset ?? entry?.dataset)
-            r.license = license ?? entry?.license ?? "other"
+            r.license = license ?? entry?.license ?? known?.license ?? "other"
             (r.protocolSettings, r.metrics) = (entry?.protocolSettings, entry?.metrics)
             if let config { r.config = try SAMModelStore.readConfig(URL(fileURLWithPath: config)) }
+            else if let known {
+                guard let preset = SAMConfig.preset(known.preset) else { throw ValidationError("\(catalogueEntry ?? ""): unknown preset '\(known.preset)'") }
+                r.config = preset
+            }
             if let base { r.base = try registry.package(try ModelReference(parsing: base)) }
             if let p = `protocol` { r.protocolSettings = try jsonArgument(p, option: "--protocol") }
             if let m = metrics { r.metrics = try jsonArgument(m, option: "--metrics") }
@@ -56,7 +73,7 @@ struct ZooAddCommand: ParsableCommand {
             let tmp = parent.appendingPathComponent(".zoo-add-\(getpid())-\(UUID().uuidString.prefix(8))")
             defer { try? fm.removeItem(at: tmp) }
             let m = try PackageBuilder.build(r, into: tmp, toolkitVersion: ToolkitVersion.string)
-            if let catalogueEntry {
+            if let catalogueEntry, known == nil {
                 let issues = try Catalogue.compare(built: try ZooPackage.read(tmp), with: URL(fileURLWithPath: catalogueEntry))
                 guard issues.isEmpty else {
                     throw ToolkitError(.verificationFailed, subject: checkpoint, "does not reproduce the catalogue entry \(catalogueEntry):\n"
@@ -75,6 +92,15 @@ struct ZooAddCommand: ParsableCommand {
                 }
             }
         }
+    }
+
+    /// The entry of `catalogue` whose checkpoint (a known checkpoint's file, or a package's source) has the
+    /// sha256 of `file`.
+    func recognise(_ file: URL, in catalogue: URL) throws -> String {
+        let digest = try FileDigest.sha256(of: file).hex
+        if let k = try KnownCheckpoint.all(in: catalogue).first(where: { $0.entry.source.sha256 == digest }) { return k.directory.path }
+        if let e = try Catalogue.entries(in: catalogue).first(where: { $0.manifest.source?.sha256 == digest }) { return e.directory.path }
+        throw ToolkitError(.invalidArgument, subject: file.path, "sha256 \(digest) is not a checkpoint of any entry in \(catalogue.path); give --id and --version")
     }
 
     /// A JSON object given inline or as a file.

@@ -18,6 +18,9 @@ struct ZooListCommand: ParsableCommand {
                     rows.append([m.reference, m.family.rawValue, m.kind.rawValue, m.base?.reference ?? "-", m.organ ?? "-", m.license,
                                  e.complete ? "complete" : "without " + e.missing.joined(separator: ", ")])
                 }
+                for (_, k) in try KnownCheckpoint.all(in: URL(fileURLWithPath: catalogue)) {
+                    rows.append(["\(k.id)@\(k.version)", "sam", "known checkpoint", "-", "-", k.license, "bring \(k.source.file) (sha256 \(k.source.sha256.prefix(12))...)"])
+                }
                 if rows.isEmpty { print("no entries in \(catalogue)"); return }
                 table(["ENTRY", "FAMILY", "KIND", "BASE", "ORGAN", "LICENSE", "FILES"], rows)
             } else {

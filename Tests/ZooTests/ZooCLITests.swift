@@ -1,4 +1,5 @@
 import Foundation
+import SAM
 import TestSupport
 import XCTest
 import Zoo
@@ -16,6 +17,36 @@ final class ZooCLITests: XCTestCase {
 
     private func run(_ args: [String]) throws -> (code: Int32, out: String, err: String) {
         try SSMSAMProcess.run(args, near: Bundle(for: Self.self), environment: ["SSMSAM_ZOO": registry.path])
+    }
+
+    /// A known checkpoint (no package built, `checkpoint.json`): recognised by sha256 from the catalogue, any
+    /// other file refused with both hashes; the repository's SAM ViT-B entry names the official file's hash.
+    func testAKnownCheckpointIsRecognisedByItsHash() throws {
+        let catalogue = work.appendingPathComponent("catalogue")
+        let entry = catalogue.appendingPathComponent("test/known-small/1.0.0")
+        try FileManager.default.createDirectory(at: entry, withIntermediateDirectories: true)
+        let sha = try FileDigest.sha256(of: ZooFixtures.samSmall).hex
+        try Data("""
+            {"id": "test/known-small", "version": "1.0.0", "license": "apache-2.0", "preset": "vit_b",
+             "source": {"file": "sam_small.safetensors", "sha256": "\(sha)"}}
+            """.utf8).write(to: entry.appendingPathComponent(KnownCheckpoint.fileName))
+        let config = ZooFixtures.repo.appendingPathComponent("scripts/zoo/sam_small.json").path
+        let tuned = try ZooFixtures.tunedCheckpoint(in: work).path
+        var r = try run(["zoo", "add", tuned, "--config", config, "--catalogue-entry", entry.path])
+        XCTAssertEqual(r.code, 1, r.err)
+        XCTAssert(r.err.contains("the catalogue entry test/known-small@1.0.0 is sam_small.safetensors with sha256 \(sha)"), r.err)
+        r = try run(["zoo", "add", tuned, "--config", config, "--catalogue", catalogue.path])
+        XCTAssertEqual(r.code, 1)
+        XCTAssert(r.err.contains("is not a checkpoint of any entry"), r.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: registry.path + "/index.json"))
+        r = try run(["zoo", "add", ZooFixtures.samSmall.path, "--config", config, "--catalogue", catalogue.path])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssert(r.out.hasPrefix("recognised \(ZooFixtures.samSmall.path) as sam_small.safetensors (test/known-small@1.0.0) by its sha256\nadded test/known-small@1.0.0"), r.out)
+
+        let vitB = try XCTUnwrap(try KnownCheckpoint.read(ZooFixtures.repo.appendingPathComponent("zoo/sam/vit_b/1.0.0")))
+        XCTAssertEqual(vitB.source.sha256, "ec2df62732614e57411cdcf32a23ffdf28910380d03139ee0f4fcbe91eb8c912")
+        XCTAssertEqual(vitB.source.file, "sam_vit_b_01ec64.pth")
+        XCTAssertNotNil(SAMConfig.preset(vitB.preset))
     }
 
     func testAddFromACatalogueEntry() throws {
