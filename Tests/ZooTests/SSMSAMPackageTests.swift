@@ -5,6 +5,7 @@ import Imaging
 import SAM
 import SSMSAM
 import TensorCore
+import TestSupport
 import XCTest
 @testable import Zoo
 
@@ -178,6 +179,80 @@ final class SSMSAMPackageTests: XCTestCase {
         var r = try request(base, model: modelURL)
         r.evaluation = .object(["organs": .object(["liver": .object(["dice": .number(0.5), "model_sha256": .string(String(repeating: "0", count: 64))])])])
         assertThrows(["--evaluation", "not this package's weights"]) { try SSMSAMPublisher.publish(r, into: dir.appendingPathComponent("p"), toolkitVersion: "test") }
+    }
+
+    /// `--model zoo:ID@VERSION` through the built CLI: adapt with an SSM-SAM package, segment with a SAM
+    /// package, and a clear refusal when the family does not fit the command.
+    func testZooReferencesWhereAModelIsAccepted() throws {
+        let (dir, registry, base, modelURL) = try setUpRegistry()
+        try SSMSAMPublisher.publish(try request(base, model: modelURL), into: dir.appendingPathComponent("pkg"), toolkitVersion: "test")
+        try registry.install(from: dir.appendingPathComponent("pkg"))
+        let (s, m, q) = try Self.golden()
+        let files = ["s.png": s, "m.png": try Image8(width: s.width, height: s.height, channels: 1, pixels: m.map { $0 ? 255 : 0 }), "q.png": q]
+        for (name, image) in files { try ImageIO.writePNG(image, to: dir.appendingPathComponent(name)) }
+        func run(_ args: [String]) throws -> (code: Int32, out: String, err: String) {
+            try SSMSAMProcess.run(args, near: Bundle(for: Self.self), environment: ["SSMSAM_ZOO": registry.root.path])
+        }
+        var r = try run(["adapt", "--model", "zoo:test/ssm-small-liver@1.0.0", "--support", dir.appendingPathComponent("s.png").path,
+                         "--support-mask", dir.appendingPathComponent("m.png").path, "--query", dir.appendingPathComponent("q.png").path,
+                         "--out", dir.appendingPathComponent("adapted").path])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssert(r.out.contains("learned rates, 2 steps"), r.out)
+        XCTAssert(FileManager.default.fileExists(atPath: dir.appendingPathComponent("adapted/q_mask.png").path))
+        r = try run(["segment", "--model", "zoo:\(ZooFixtures.baseID)@1.0.0", "--image", dir.appendingPathComponent("q.png").path,
+                     "--point", "48,42", "--out", dir.appendingPathComponent("seg.png").path])
+        XCTAssertEqual(r.code, 0, r.err)
+        r = try run(["segment", "--model", "zoo:test/ssm-small-liver@1.0.0", "--image", dir.appendingPathComponent("q.png").path,
+                     "--point", "48,42", "--out", dir.appendingPathComponent("seg2.png").path])
+        XCTAssertNotEqual(r.code, 0)
+        XCTAssert(r.err.contains("is an SSM-SAM package, not a SAM model"), r.err)
+        r = try run(["adapt", "--model", "zoo:test/not-installed@1.0.0", "--support", "s", "--support-mask", "m", "--query", "q", "--out", "o"])
+        XCTAssertNotEqual(r.code, 0)
+        XCTAssert(r.err.contains("test/not-installed@1.0.0 is not installed"), r.err)
+    }
+
+    /// The publisher's workflow through the CLI: publish a model file with golden PNGs, keygen, sign, trust,
+    /// install under --strict, verify --numbers --strict, list, export --pth.
+    func testPublishSignTrustInstallThroughTheCLI() throws {
+        let (dir, registry, _, modelURL) = try setUpRegistry()
+        let (s, m, q) = try Self.golden()
+        try ImageIO.writePNG(s, to: dir.appendingPathComponent("s.png"))
+        try ImageIO.writePNG(try Image8(width: s.width, height: s.height, channels: 1, pixels: m.map { $0 ? 255 : 0 }), to: dir.appendingPathComponent("m.png"))
+        try ImageIO.writePNG(q, to: dir.appendingPathComponent("q.png"))
+        func run(_ args: [String]) throws -> (code: Int32, out: String, err: String) {
+            try SSMSAMProcess.run(args, near: Bundle(for: Self.self), environment: ["SSMSAM_ZOO": registry.root.path])
+        }
+        let pkg = dir.appendingPathComponent("pkg").path, key = dir.appendingPathComponent("lab.key").path
+        var r = try run(["zoo", "publish", modelURL.path, "--id", "test/ssm-cli", "--version", "1.0.0", "--base", "\(ZooFixtures.baseID)@1.0.0",
+                         "--organ", "liver", "--support", dir.appendingPathComponent("s.png").path, "--support-mask", dir.appendingPathComponent("m.png").path,
+                         "--query", dir.appendingPathComponent("q.png").path, "--out", pkg])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(try run(["zoo", "keygen", "--name", "lab", "--out", key]).code, 0)
+        XCTAssertEqual(try run(["zoo", "sign", pkg, "--key", key]).code, 0)
+        r = try run(["zoo", "install", pkg, "--strict"])
+        XCTAssertNotEqual(r.code, 0)
+        XCTAssert(r.err.contains("signature.json: refused under the strict signature policy: signed by an unknown key (lab"), r.err)
+        XCTAssertEqual(try run(["zoo", "trust", key + ".pub"]).code, 0)
+        r = try run(["zoo", "install", pkg, "--strict"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssert(r.out.contains("signature: trusted:lab; golden numbers reproduced"), r.out)
+        r = try run(["zoo", "verify", "test/ssm-cli@1.0.0", "--numbers", "--strict"])
+        XCTAssertEqual(r.code, 0, r.out + r.err)
+        XCTAssert(r.out.contains("ok    numbers: golden 1-shot adaptation reproduced"), r.out)
+        r = try run(["zoo", "list"])
+        XCTAssert(r.out.split(separator: "\n").contains { $0.hasPrefix("test/ssm-cli@1.0.0") && $0.contains("trusted:lab") && $0.contains("verified") }, r.out)
+        let pth = dir.appendingPathComponent("twin.pth").path
+        r = try run(["zoo", "export", "test/ssm-cli@1.0.0", "--pth", pth])
+        XCTAssertEqual(r.code, 0, r.err)
+        for f in [pth, dir.appendingPathComponent("twin.json").path, dir.appendingPathComponent("twin.lslr.pth").path] {
+            XCTAssert(FileManager.default.fileExists(atPath: f), f)
+        }
+        let hf = dir.appendingPathComponent("hf").path
+        XCTAssertEqual(try run(["zoo", "export", "test/ssm-cli@1.0.0", "--hf", hf]).code, 0)
+        let exported = try MetaModelFile.load(URL(fileURLWithPath: hf + "/model.safetensors"))
+        let installed = try XCTUnwrap(try registry.load(try ModelReference(parsing: "test/ssm-cli@1.0.0")) as? MetaInitialisation)
+        XCTAssertEqual(exported.model.stateDict(), installed.model.stateDict())
+        XCTAssertEqual(exported.rates?.stateDict(), installed.rates?.stateDict())
     }
 
     func testResidualCodecRoundTripAndBadInput() throws {
