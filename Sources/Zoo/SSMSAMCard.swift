@@ -4,7 +4,7 @@ import Foundation
 /// base_model, tags, datasets, metrics, model-index), then what the package is, how it was trained, its
 /// results, its golden check and how to use it, all from the manifest and the record.
 public enum SSMSAMCard {
-    public static func markdown(_ m: Manifest, record: JSONValue) -> String {
+    public static func markdown(_ m: Manifest) -> String {
         let organ = m.organ ?? "not stated"
         var s = "---\n"
         s += "license: \(yaml(m.license))\nlibrary_name: ssmsam\n"

@@ -135,7 +135,7 @@ public enum SSMSAMPublisher {
                                            "weights_encoding_max_error": .number(Double(encodingError))]
         record["golden_source"] = r.golden.source.map { .string($0) } ?? .null
         try AtomicFile.write(try PackageBuilder.prettyJSON(JSONValue.object(record)), to: directory.appendingPathComponent(PackageLayout.record))
-        try AtomicFile.write(Data(SSMSAMCard.markdown(m, record: .object(record)).utf8), to: directory.appendingPathComponent(PackageLayout.card))
+        try AtomicFile.write(Data(SSMSAMCard.markdown(m).utf8), to: directory.appendingPathComponent(PackageLayout.card))
         m.files = try PackageBuilder.fileEntries(in: directory, paths: [PackageLayout.weights] + ManifestSchema.requiredFiles(.ssmSAM))
         let problems = ManifestSchema.problems(m)
         guard problems.isEmpty else { throw ToolkitError(.invalidArgument, subject: PackageLayout.manifest, problems.joined(separator: "; ")) }

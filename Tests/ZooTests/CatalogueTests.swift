@@ -1,20 +1,28 @@
 import Foundation
 import XCTest
 import Formats
+import TestSupport
 import Zoo
 
 /// The repository's zoo/ catalogue: every manifest passes the schema, every card is the one its manifest
-/// generates, and complete entries verify with their numbers.
+/// generates, and complete entries verify with their numbers: the SSM-SAM entries (deltas on the real
+/// MobileSAM) with their golden 1-shot adaptation, on the base rebuilt from `mobile_sam.pt`.
 final class CatalogueTests: XCTestCase {
     func testCatalogueEntries() throws {
-        let entries = try Catalogue.entries(in: ZooFixtures.repo.appendingPathComponent("zoo"))
+        let catalogue = ZooFixtures.repo.appendingPathComponent("zoo")
+        let entries = try Catalogue.entries(in: catalogue)
         XCTAssert(entries.contains { $0.manifest.reference == "test/sam-small-random@1.0.0" && $0.complete })
+        let organs = entries.filter { $0.manifest.family == .ssmSAM }.compactMap(\.manifest.organ).sorted()
+        XCTAssertEqual(organs, ["kidney_left", "kidney_right", "liver", "spleen"].filter { o in organs.contains(o) })
+        var bases: Registry? = nil
         for e in entries {
             XCTAssertEqual(ManifestSchema.problems(e.manifest), [], e.manifest.reference)
             let card = try String(contentsOf: e.directory.appendingPathComponent(PackageLayout.card), encoding: .utf8)
-            XCTAssertEqual(card, ModelCard.markdown(e.manifest.withoutFiles), "\(e.manifest.reference): README.md is not the manifest's card")
+            let expected = e.manifest.family == .ssmSAM ? SSMSAMCard.markdown(e.manifest.withoutFiles) : ModelCard.markdown(e.manifest.withoutFiles)
+            XCTAssertEqual(card, expected, "\(e.manifest.reference): README.md is not the manifest's card")
             if e.complete {
-                let report = Verifier.verify(e.directory, numbers: true, base: { _ in nil }, baseLocation: "-")
+                if e.manifest.kind == .delta && bases == nil { bases = try baseRegistry(catalogue) }
+                let report = Verifier.verify(e.directory, numbers: true, base: { b in bases.flatMap { $0.base(b) } }, baseLocation: bases?.root.path ?? "-")
                 XCTAssert(report.ok, "\(e.manifest.reference):\n\(report.summary)")
             } else {
                 // Entries without their weights: the files that are here are the listed ones.
@@ -26,6 +34,24 @@ final class CatalogueTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// A registry holding `sam/mobile_sam@1.0.0` rebuilt from the official checkpoint, checked against its
+    /// catalogue entry (weights sha256 and golden outputs): the base of the SSM-SAM entries.
+    func baseRegistry(_ catalogue: URL) throws -> Registry {
+        let pt = try TestAssets.require(TestAssets.modelsDirectory.appendingPathComponent("mobile_sam.pt"), "the official mobile_sam.pt",
+                                        howToGet: "run scripts/setup (it fetches and checks it)")
+        let work = try ZooFixtures.temporaryDirectory(self, "catalogue-base")
+        let entry = catalogue.appendingPathComponent("sam/mobile_sam/1.0.0")
+        let m = try Manifest.read(entry.appendingPathComponent(PackageLayout.manifest))
+        var r = PackageRequest(checkpoint: pt, id: m.id, version: m.version)
+        (r.license, r.description, r.config) = (m.license, m.description, m.architecture)
+        let built = work.appendingPathComponent("mobile_sam")
+        try PackageBuilder.build(r, into: built, toolkitVersion: "test")
+        XCTAssertEqual(try Catalogue.compare(built: try ZooPackage.read(built), with: entry), [])
+        let registry = Registry(root: work.appendingPathComponent("registry"))
+        try registry.install(from: built, numbers: false)
+        return registry
     }
 
     func testRebuildMustReproduceTheCatalogueEntry() throws {

@@ -1,0 +1,61 @@
+import FewShot
+import Foundation
+import SAM
+import TestSupport
+import XCTest
+
+/// `ssmsam meta-train` killed during an epoch (SIGKILL: no cleanup runs), then `--resume`: the run ends with
+/// the same model, bit for bit, as a run that was never interrupted.
+final class ResumeCLITests: XCTestCase {
+    func testKilledMidEpochThenResumedGivesTheUninterruptedModel() throws {
+        let ct = try TestAssets.require(EvaluationRunnerTests.abdomen.appendingPathComponent("ct.nii.gz"), "the shared abdominal CT",
+                                        howToGet: "put the team's shared folder beside the repository (../shared/data/abdomen-ct)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let base = dir.appendingPathComponent("base.safetensors")
+        try FileManager.default.copyItem(at: FewShotFixtures.tests.appendingPathComponent("SAMTests/Fixtures/mobilesam_small.safetensors"), to: base)
+        try SAMModelStore.writeConfig(try FewShotFixtures.base(tiny: true).config, to: dir.appendingPathComponent("base.json"))
+        func arguments(_ out: URL) -> [String] {
+            ["meta-train", "--base", base.path, "--volume", ct.path, "--labels", EvaluationRunnerTests.abdomen.appendingPathComponent("labels.nii.gz").path,
+             "--test-organ", "liver", "--epochs", "3", "--steps", "1", "--queries", "1", "--chunks", "2", "--tasks", "2", "--seed", "3", "--out", out.path]
+        }
+        let straight = dir.appendingPathComponent("straight"), killed = dir.appendingPathComponent("killed")
+        let r = try SSMSAMProcess.run(arguments(straight), near: Bundle(for: Self.self))
+        XCTAssertEqual(r.code, 0, r.err)
+
+        // The same run, killed once epoch 2 is saved (during epoch 3).
+        let p = Process()
+        p.executableURL = try SSMSAMProcess.binary(near: Bundle(for: Self.self))
+        p.arguments = arguments(killed)
+        let out = Pipe()
+        (p.standardOutput, p.standardError) = (out, FileHandle.nullDevice)
+        let printed = PrintedText()
+        out.fileHandleForReading.readabilityHandler = { printed.append($0.availableData) }
+        try p.run()
+        let deadline = Date().addingTimeInterval(300)
+        func seen(_ s: String) -> Bool { printed.text.contains(s) }
+        while !seen("epoch 2/3") && p.isRunning && Date() < deadline { usleep(20_000) }
+        XCTAssertTrue(seen("epoch 2/3"), printed.text)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        out.fileHandleForReading.readabilityHandler = nil
+        XCTAssertEqual(p.terminationReason, .uncaughtSignal)
+        XCTAssertFalse(seen("epoch 3/3"), "killed too late: \(printed.text)")
+
+        let resumed = try SSMSAMProcess.run(arguments(killed) + ["--resume"], near: Bundle(for: Self.self))
+        XCTAssertEqual(resumed.code, 0, resumed.err)
+        XCTAssert(resumed.out.contains("resumed") && resumed.out.contains("after epoch 2"), resumed.out)
+        for file in ["model.safetensors", "state.safetensors"] {
+            XCTAssertEqual(try Data(contentsOf: killed.appendingPathComponent(file)), try Data(contentsOf: straight.appendingPathComponent(file)), file)
+        }
+    }
+}
+
+/// What a child process printed so far, appended from the pipe's reader thread.
+private final class PrintedText: @unchecked Sendable {
+    private let lock = NSLock()
+    private var buffer = ""
+    func append(_ d: Data) { lock.lock(); buffer += String(decoding: d, as: UTF8.self); lock.unlock() }
+    var text: String { lock.lock(); defer { lock.unlock() }; return buffer }
+}
