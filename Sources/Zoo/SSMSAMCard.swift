@@ -35,7 +35,7 @@ public enum SSMSAMCard {
         }
         s += " |\n| license | \(m.license) |\n\n"
         if let p = m.protocolSettings { s += "## Training\n\n" + ModelCard.table(p) + "\nThe whole run record is `record.json`.\n" }
-        s += "\n## Results\n\n" + (m.metrics.map(ModelCard.table) ?? "No evaluation recorded.\n")
+        s += "\n## Results\n\n" + results(m.metrics)
         s += "\nThe Dice is 3-D Dice over every query slice (protocol: support = a chunk's centre slice, queries = its other slices), "
         s += "measured on these weights as stored; the zero-shot baselines are plain SAM prompted from the same support mask.\n"
         s += "\n## Golden check\n\n`golden/` holds a support slice with its mask, a query slice and `adaptation.json` (method, steps, point seed, tolerance); "
@@ -46,6 +46,23 @@ public enum SSMSAMCard {
         s += "ssmsam eval --model zoo:\(m.reference) --volume CT.nii.gz --labels L.nii.gz --organs \(m.organ ?? "ORGAN") --out EVAL\n"
         s += "ssmsam zoo export \(m.reference) --hf DIR     # or --pth M.pth for the PyTorch twin\n```\n"
         s += "\n## License\n\n\(m.license)\n"
+        return s
+    }
+
+    /// The evaluation as a table: every method's 3-D Dice (this entry with its learned rates first), then the
+    /// zero-shot baselines; other metrics as key-value rows.
+    static func results(_ metrics: JSONValue?) -> String {
+        guard case .object(let o)? = metrics else { return "No evaluation recorded.\n" }
+        guard case .object(let methods)? = o["dice_by_method"] else { return ModelCard.table(.object(o)) }
+        var s = "Each row is a method of the same evaluation run, on the same chunks: the first is this entry adapted with its learned rates; "
+        s += "a name ending in `+ft` is this entry adapted by AdamW fine-tuning instead; other SSM-SAM rows are the variants the run compared.\n\n"
+        s += "| method | 3-D Dice |\n|---|---|\n"
+        let primary: String? = { if case .string(let p)? = o["primary_method"] { return p } else { return nil } }()
+        func rank(_ n: String) -> Int { n == primary ? 0 : n.hasPrefix("sam_") ? 2 : 1 }
+        for name in methods.keys.sorted(by: { (rank($0), $0) < (rank($1), $1) }) {
+            let label = name.hasPrefix("sam_") ? "zero-shot SAM, \(name.dropFirst(4)) from the support" : name
+            s += "| \(label) | \(methods[name]?.number.map { String(format: "%.3f", $0) } ?? "-") |\n"
+        }
         return s
     }
 

@@ -159,7 +159,7 @@ public enum SSMSAMPublisher {
         guard case .object(let organs)? = e["organs"] else {
             throw ToolkitError(.invalidArgument, subject: "--evaluation", "not an evaluation record: no 'organs'")
         }
-        var dice: [String: JSONValue] = [:], baselines: [String: JSONValue] = [:]
+        var dice: [String: JSONValue] = [:], baselines: [String: JSONValue] = [:], byMethod: [String: JSONValue] = [:]
         for (name, value) in organs {
             guard case .object(let o) = value else { continue }
             guard case .string(let sha)? = o["model_sha256"], sha == weightsSHA256 else {
@@ -168,11 +168,17 @@ public enum SSMSAMPublisher {
             }
             if let d = o["dice"] { dice[name] = d }
             if let b = o["baselines"] { baselines[name] = b }
+            if case .object(let methods)? = o["methods"] {
+                byMethod[name] = .object(methods.compactMapValues { if case .object(let r) = $0 { return r["dice"] } else { return nil } })
+            }
         }
         if let c = e["chunks"] { proto["chunks"] = c }
         if let s = e["support_source"] { proto["support"] = s }
         var metrics: [String: JSONValue] = ["dice": dice.count == 1 ? dice.values.first! : .object(dice)]
         if !baselines.isEmpty { metrics["zero_shot_baselines_dice"] = .object(baselines) }
+        // Every row of the evaluation (e.g. the same entry fine-tuned instead of its learned rates).
+        if !byMethod.isEmpty { metrics["dice_by_method"] = dice.count == 1 ? byMethod.values.first! : .object(byMethod) }
+        if let p = e["primary_method"] { metrics["primary_method"] = p }
         return (.object(proto), .object(metrics))
     }
 }
