@@ -122,7 +122,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "SAMTests", dependencies: ["SAM", "NN", "TensorCore", "Formats", "Diagnostics", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
-        .testTarget(name: "FormatsTests", dependencies: ["Formats", "TensorCore", "Diagnostics", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "FileIO", "TensorCore", "Diagnostics", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ZooTests", dependencies: ["Zoo", "SAM", "SSMSAM", "FewShot", "Formats", "TensorCore", "Imaging", "TestSupport"]),
         .testTarget(name: "FewShotTests", dependencies: ["FewShot", "SSMSAM", "SAM", "NN", "TensorCore", "Formats",
                                                          "MedicalData", "Diagnostics", "TestSupport"],

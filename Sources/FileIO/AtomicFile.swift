@@ -32,6 +32,7 @@ public enum AtomicFile {
         guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
             throw ToolkitError(.writeFailed, subject: url.path, "the folder \(dir.path) does not exist")
         }
+        sweepStaleTemporaries(of: url)
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
         let token = InterruptCleanup.register(tmp)
         defer { InterruptCleanup.forget(token) }
@@ -43,6 +44,20 @@ public enum AtomicFile {
         } catch {
             try? FileManager.default.removeItem(at: tmp)
             throw error
+        }
+    }
+
+    /// Removes the temporaries that writers of `url` left when their process died without cleaning up
+    /// (SIGKILL, power loss): only names of this writer's own form, `.NAME.tmp-PID-XXXXXXXX`, and only when
+    /// process PID no longer exists. Anything else beside `url` is never touched.
+    public static func sweepStaleTemporaries(of url: URL) {
+        let dir = url.deletingLastPathComponent(), prefix = ".\(url.lastPathComponent).tmp-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count).split(separator: "-", omittingEmptySubsequences: false)
+            guard rest.count == 2, rest[1].count == 8, rest[1].allSatisfy({ $0.isHexDigit }), let pid = Int32(rest[0]), pid > 0 else { continue }
+            // kill(pid, 0) fails with ESRCH only when no such process exists (EPERM: it exists, not ours).
+            if kill(pid, 0) != 0 && errno == ESRCH { try? FileManager.default.removeItem(at: dir.appendingPathComponent(name)) }
         }
     }
 
