@@ -85,14 +85,18 @@ public struct SAMPredictor {
             }
         }
         for p in points {
-            guard p.label == 0 || p.label == 1 else {
-                throw ToolkitError(.invalidArgument, subject: name, "point (\(p.x), \(p.y)) has label \(p.label), expected 1 (foreground) or 0 (background)")
+            guard (-1...1).contains(p.label) else {
+                throw ToolkitError(.invalidArgument, subject: name, "point (\(p.x), \(p.y)) has label \(p.label), expected 1 (foreground), 0 (background) or -1 (padding: not a point)")
             }
-            try inside(p.x, p.y, "point")
+            // A padding point's position is never read (SAM embeds it as "not a point").
+            if p.label != -1 { try inside(p.x, p.y, "point") }
         }
         if let box {
             try inside(box.x0, box.y0, "box corner")
             try inside(box.x1, box.y1, "box corner")
+            guard box.x0 <= box.x1, box.y0 <= box.y1 else {
+                throw ToolkitError(.invalidArgument, subject: name, "box (\(box.x0), \(box.y0), \(box.x1), \(box.y1)) is inverted: expected X0 <= X1 and Y0 <= Y1 (top-left corner first)")
+            }
         }
     }
 }

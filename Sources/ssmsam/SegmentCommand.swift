@@ -9,12 +9,16 @@ import TensorCore
 struct SegmentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "segment", abstract: "Segment an image from points and/or a box; write the mask PNG.",
-        discussion: "Coordinates are pixels of the original image. A point is X,Y or X,Y,LABEL (1 foreground, the default; 0 background).")
+        discussion: """
+            Coordinates are pixels of the original image. A point is X,Y or X,Y,LABEL (1 foreground, the default; 0 background; \
+            -1 padding, SAM's "not a point"); negative numbers are values, not options (--point -1,5,-1).
+            Example: ssmsam segment --model mobile_sam --image ct.png --point 300,240 --box 200,150,420,330 --out mask.png --overlay overlay.png
+            """)
 
     @OptionGroup var model: ModelOptions
     @Option(help: "The image (PNG or JPEG).") var image: String
-    @Option(help: "A prompt point X,Y[,LABEL]; repeat for more.") var point: [String] = []
-    @Option(help: "A box X0,Y0,X1,Y1.") var box: String?
+    @Option(parsing: .unconditionalSingleValue, help: "A prompt point X,Y[,LABEL]; repeat for more.") var point: [String] = []
+    @Option(parsing: .unconditional, help: "A box X0,Y0,X1,Y1 (top-left corner first).") var box: String?
     @Flag(help: "Return the three multimask outputs instead of one mask.") var multimask = false
     @Option(help: "Output mask PNG (the best mask by predicted IoU when --multimask).") var out: String
     @Option(help: "Also write the low-res logits (1 x K x 256 x 256) as .npy.") var logits: String?
@@ -34,7 +38,7 @@ struct SegmentCommand: ParsableCommand {
                     throw ValidationError("--point \(spec): expected X,Y or X,Y,LABEL with finite numbers")
                 }
                 let label = fields.count == 3 ? Int(fields[2]) : 1
-                guard let label, label == 0 || label == 1 else { throw ValidationError("--point \(spec): label must be 1 or 0") }
+                guard let label, (-1...1).contains(label) else { throw ValidationError("--point \(spec): label must be 1, 0 or -1") }
                 points.append(PromptPoint(x: v[0]!, y: v[1]!, label: label))
             }
             var promptBox: PromptBox? = nil

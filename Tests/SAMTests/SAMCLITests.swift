@@ -46,7 +46,9 @@ final class SAMCLITests: XCTestCase {
     func testBadInputFailsCleanly() throws {
         let out = work.appendingPathComponent("never.png").path
         let cases: [([String], String)] = [
-            (["--point", "3,2,nan"], "label must be 1 or 0"),
+            (["--point", "3,2,nan"], "label must be 1, 0 or -1"),
+            (["--point", "-10,20"], "point (-10.0, 20.0) is outside the"),
+            (["--box", "10,8,3,2"], "is inverted: expected X0 <= X1 and Y0 <= Y1"),
             (["--point", "3,nan"], "finite numbers"),
             (["--point", "300,2"], "outside the"),
             (["--box", "1,2,3"], "expected X0,Y0,X1,Y1"),

@@ -123,12 +123,18 @@ final class SAMPredictorTests: XCTestCase {
         assertError(.invalidArgument, "slice.png: box corner (44.0, 30.0) is outside the 45 x 30 image") {
             _ = try predictor.predict(box: PromptBox(x0: 1, y0: 1, x1: 44, y1: 30))
         }
-        assertError(.invalidArgument, "slice.png: point (2.0, 2.0) has label 2, expected 1 (foreground) or 0 (background)") {
+        assertError(.invalidArgument, "slice.png: point (2.0, 2.0) has label 2, expected 1 (foreground), 0 (background) or -1 (padding: not a point)") {
             _ = try predictor.predict(points: [PromptPoint(x: 2, y: 2, label: 2)])
         }
-        assertError(.invalidArgument, "slice.png: point (2.0, 2.0) has label -1, expected 1 (foreground) or 0 (background)") {
-            _ = try predictor.predict(points: [PromptPoint(x: 2, y: 2, label: -1)])
+        assertError(.invalidArgument, "slice.png: box (30.0, 20.0, 10.0, 5.0) is inverted: expected X0 <= X1 and Y0 <= Y1 (top-left corner first)") {
+            _ = try predictor.predict(box: PromptBox(x0: 30, y0: 20, x1: 10, y1: 5))
         }
+        // SAM's padding label -1 ("not a point") is accepted, wherever its coordinates are: it is the same prompt
+        // as the padding point SAM adds itself, so with a box the outputs are those of the box alone.
+        let boxOnly = try predictor.predict(box: PromptBox(x0: 5, y0: 5, x1: 20, y1: 15))
+        let padded = try predictor.predict(points: [PromptPoint(x: -7, y: 99, label: -1)], box: PromptBox(x0: 5, y0: 5, x1: 20, y1: 15))
+        XCTAssertNotEqual(boxOnly.lowResLogits.data, padded.lowResLogits.data)  // one more token: not the same prompt set
+        XCTAssertEqual(padded.lowResLogits.shape, boxOnly.lowResLogits.shape)
         let side = 4 * predictor.model.promptEncoder.gridSize
         assertError(.mismatch, "slice.png: mask input must be 1 x 1 x \(side) x \(side) low-res logits, got [1, 3, \(side), \(side)]") {
             _ = try predictor.predict(points: [PromptPoint(x: 2, y: 2)], maskInput: Tensor.zeros([1, 3, side, side]))
