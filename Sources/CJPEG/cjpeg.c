@@ -22,7 +22,7 @@ static void on_message(j_common_ptr cinfo, int level) {
     if (level < 0) ((error_mgr *)cinfo->err)->warnings++;
 }
 
-int cjpeg_read(const char *path, uint32_t *width, uint32_t *height, int *channels, uint8_t **data,
+int cjpeg_read(const char *path, uint64_t max_pixels, uint32_t *width, uint32_t *height, int *channels, uint8_t **data,
                char *err, size_t errlen) {
     *data = NULL;
     FILE *f = fopen(path, "rb");
@@ -53,6 +53,13 @@ int cjpeg_read(const char *path, uint32_t *width, uint32_t *height, int *channel
     jpeg_create_decompress(&cinfo);
     jpeg_stdio_src(&cinfo, f);
     jpeg_read_header(&cinfo, TRUE);
+    if ((uint64_t)cinfo.image_width * (uint64_t)cinfo.image_height > max_pixels) {
+        *width = cinfo.image_width; *height = cinfo.image_height;
+        snprintf(err, errlen, "too large");
+        jpeg_destroy_decompress(&cinfo);
+        fclose(f);
+        return 6;
+    }
     int ch;
     if (cinfo.jpeg_color_space == JCS_GRAYSCALE) { cinfo.out_color_space = JCS_GRAYSCALE; ch = 1; }
     else if (cinfo.jpeg_color_space == JCS_YCbCr || cinfo.jpeg_color_space == JCS_RGB) { cinfo.out_color_space = JCS_RGB; ch = 3; }

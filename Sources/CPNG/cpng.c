@@ -16,7 +16,7 @@ static void on_error(png_structp png, png_const_charp msg) {
 
 static void on_warning(png_structp png, png_const_charp msg) { (void)png; (void)msg; }
 
-int cpng_read(const char *path, uint32_t *width, uint32_t *height, int *channels, uint8_t **data,
+int cpng_read(const char *path, uint64_t max_pixels, uint32_t *width, uint32_t *height, int *channels, uint8_t **data,
               char *err, size_t errlen) {
     *data = NULL;
     FILE *f = fopen(path, "rb");
@@ -50,6 +50,14 @@ int cpng_read(const char *path, uint32_t *width, uint32_t *height, int *channels
     png_set_sig_bytes(png, 8);
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+    if ((uint64_t)w * (uint64_t)h > max_pixels) {
+        /* Refused from the header, before any allocation: the caller names the limit. */
+        png_destroy_read_struct(&png, &info, NULL);
+        fclose(f);
+        *width = w; *height = h;
+        snprintf(err, errlen, "too large");
+        return 6;
+    }
     int color = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
     if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);

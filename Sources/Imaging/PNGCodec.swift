@@ -12,7 +12,8 @@ public enum PNGCodec {
         var ch: Int32 = 0
         var data: UnsafeMutablePointer<UInt8>?
         var err = [CChar](repeating: 0, count: 512)
-        let rc = cpng_read(url.path, &w, &h, &ch, &data, &err, err.count)
+        let rc = cpng_read(url.path, UInt64(ImageLimits.maxPixels), &w, &h, &ch, &data, &err, err.count)
+        if rc == 6 { throw ImageLimits.tooLarge(url, width: Int(w), height: Int(h)) }
         guard rc == 0, let data else {
             throw ToolkitError(.invalidFile, subject: url.path, String(cString: err))
         }

@@ -10,7 +10,7 @@
  * is converted by libjpeg). On success returns 0 and *data is a malloc'ed width*height*channels
  * buffer (row-major, top row first) to free with cjpeg_free. Otherwise returns 1 (cannot open),
  * 2 (not a JPEG), 3 (corrupt or truncated), 4 (unsupported colour space, e.g. CMYK), 5 (memory). */
-int cjpeg_read(const char *path, uint32_t *width, uint32_t *height, int *channels, uint8_t **data,
+int cjpeg_read(const char *path, uint64_t max_pixels, uint32_t *width, uint32_t *height, int *channels, uint8_t **data,
                char *err, size_t errlen);
 
 void cjpeg_free(uint8_t *data);

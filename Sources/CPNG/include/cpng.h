@@ -11,7 +11,7 @@
  * handled by libpng. On success returns 0 and *data is a malloc'ed width*height*channels buffer
  * (row-major, top row first) to be freed with cpng_free. Otherwise returns 1 (cannot open), 2 (not a
  * PNG), 3 (corrupt or truncated), 5 (out of memory) with a message in `err`. */
-int cpng_read(const char *path, uint32_t *width, uint32_t *height, int *channels, uint8_t **data,
+int cpng_read(const char *path, uint64_t max_pixels, uint32_t *width, uint32_t *height, int *channels, uint8_t **data,
               char *err, size_t errlen);
 
 /* Writes an 8-bit grey (channels 1), grey+alpha (2), RGB (3) or RGBA (4) PNG to `path` (the caller
