@@ -32,7 +32,10 @@ struct EncodeCommand: ParsableCommand {
                     times.append(Date().timeIntervalSince(t0))
                     FileHandle.standardError.write(Data("encoder run \(i)/\(n): \(String(format: "%.3f", times.last!)) s\n".utf8))
                 }
-                print(String(format: "encoder median %.3f s", times.sorted()[times.count / 2]))
+                // The true median: the middle run, or the mean of the two middle runs for an even N.
+                let sorted = times.sorted(), mid = sorted.count / 2
+                let median = sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+                print(String(format: "encoder median %.3f s", median))
             }
         }
     }
