@@ -30,7 +30,11 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "CT volume (NIfTI); without it, the shared CT, or a synthetic phantom when that is absent.") var volume: String?
     @Option(help: "Its label map (NIfTI).") var labels: String?
     @Option(help: "Label-map preset (totalseg, synapse, chaos) or name=id,...") var preset = "totalseg"
-    @Option(help: "Organ to segment.") var organ = "liver"
+    @Option(help: "Organ to segment (default: liver on CT, the left thalamus on the MRI template).") var organ: String?
+    @Option(help: "Intensity preset: ct, mri, window:LO:HI or percentile:P (default: ct, or mri on the MRI template).") var intensity: String?
+    /// Real labelled data from a Debian package (`mricron-data`, installed by scripts/setup): the Colin 27 T1 MRI
+    /// template (ch2) with the AAL atlas on the same 1 mm grid.
+    static let templateMRI = "/usr/share/mricron/templates/ch2.nii.gz", templateLabels = "/usr/share/mricron/templates/aal.nii.gz"
     @Option(help: "Fine-tuning steps when the model has no learned rates.") var steps = 5
     @Option(help: "Fine-tuning learning rate.") var learningRate: Float = 1e-3
     @Option(help: "Seed of fresh heads and of the point picker.") var seed: UInt64 = 0
@@ -43,10 +47,20 @@ struct DemoCommand: ParsableCommand {
             guard (volume == nil) == (labels == nil) else { throw ValidationError("--volume and --labels go together") }
             let start = Date()
             let ct: Volume, truth: LabelVolume, id: Int32, source: String
-            if volume == nil && !FileManager.default.fileExists(atPath: Self.sharedCT) {
-                // No real data beside this clone: the method on a synthetic phantom, said as such.
+            var organ = self.organ ?? "liver", intensity = self.intensity ?? "ct"
+            let fm = FileManager.default
+            if volume == nil && !fm.fileExists(atPath: Self.sharedCT) && fm.fileExists(atPath: Self.templateMRI) && fm.fileExists(atPath: Self.templateLabels) {
+                // No CT beside this clone: a real labelled MRI from Debian's mricron-data (scripts/setup installs it).
+                (organ, intensity) = (self.organ ?? "thalamus_l", self.intensity ?? "mri")
+                ct = try NIfTIReader.readVolume(URL(fileURLWithPath: Self.templateMRI))
+                truth = try NIfTIReader.readLabels(URL(fileURLWithPath: Self.templateLabels), matching: ct)
+                let map = preset == "totalseg" ? try LabelMap.named("thalamus_l=77,thalamus_r=78,caudate_l=71,caudate_r=72,putamen_l=73,putamen_r=74,hippocampus_l=37,hippocampus_r=38")
+                    : try LabelMap.named(preset)
+                (id, source) = (try map.id(of: organ), "the Colin 27 T1 MRI template with the AAL atlas (Debian mricron-data; no \(Self.sharedCT) here)")
+            } else if volume == nil && !fm.fileExists(atPath: Self.sharedCT) {
+                // Neither: the method on a synthetic phantom, said as such.
                 (ct, truth) = SyntheticPhantom.make(seed: seed)
-                (id, source) = (SyntheticPhantom.organID, "a synthetic phantom (no \(Self.sharedCT) here; give --volume and --labels for real data)")
+                (id, source) = (SyntheticPhantom.organID, "a synthetic phantom (no \(Self.sharedCT) and no \(Self.templateMRI) here; give --volume and --labels for real data)")
             } else {
                 let (v, l) = (volume ?? Self.sharedCT, labels ?? Self.sharedLabels)
                 ct = try NIfTIReader.readVolume(URL(fileURLWithPath: v))
@@ -69,7 +83,7 @@ struct DemoCommand: ParsableCommand {
             }
             let adaptation: SupportAdaptation = try rates.map { try OnlineOptimiser(model: ssm, rates: $0) }
                 ?? FineTuner(model: ssm, steps: steps, learningRate: learningRate)
-            let bank = SliceBank(imageSize: ssm.config.base.encoder.imageSize, preset: .ct, ssm: ssm.adapter == nil ? ssm : nil)
+            let bank = SliceBank(imageSize: ssm.config.base.encoder.imageSize, preset: try IntensityPreset(parsing: intensity), ssm: ssm.adapter == nil ? ssm : nil)
             let support = try ct.slice(sk), query = try ct.slice(qk)
             let (w, h) = (support.width, support.height)
             // The protocol's methods on an episode of one support and one query (masks in the volume's layout).

@@ -119,8 +119,13 @@ final class MetaLearnerParityTests: XCTestCase {
         XCTAssertLessThanOrEqual(rates.relative, 1e-4, "rate gradient (worst tensor)")
         XCTAssertLessThanOrEqual(rates.zero, 1e-5, "rate gradient of the zero-by-construction tensors")
 
-        // The AdamW step (heads and rates) and the clamp: the updated rates.
-        l.apply(g, epoch: c.epoch)
+        // The AdamW step (heads and rates) and the clamp, on the twin's gradients: the step is tested on its own
+        // inputs. (On ours, AdamW's first step, lr * g / (|g| + eps), turns the float32 summation differences of
+        // the near-zero rate gradients into rate differences up to 1.5e-4 relative on some CPUs and GEMM engines:
+        // the gradients themselves are checked above.)
+        let twin = MetaGradients(parameters: c.names.map { c.ref["outer_grad.\($0)"]! }, rates: c.names.map { c.ref["lslr_grad.\($0)"]! },
+                                 outerLoss: g.outerLoss, supportLosses: g.supportLosses, queryLosses: g.queryLosses, adapted: g.adapted)
+        l.apply(twin, epoch: c.epoch)
         var worstRate: Float = 0, clamped = 0
         for (i, n) in c.names.enumerated() {
             let ours = l.rates.rates[i].value, ref = c.ref["lslr_new.\(n)"]!
@@ -129,7 +134,7 @@ final class MetaLearnerParityTests: XCTestCase {
             XCTAssertTrue(ours.data.allSatisfy { $0 >= 0 }, "\(n): a negative rate after the clamp")
         }
         print("updated rates worst relative error \(worstRate), \(clamped) clamped")
-        XCTAssertLessThanOrEqual(worstRate, 1e-4, "updated rates (worst tensor, relative)")
+        XCTAssertLessThanOrEqual(worstRate, 1e-5, "updated rates (worst tensor, relative)")
         XCTAssertEqual(clamped, c.ref.keys.filter { $0.hasPrefix("lslr_new.") }.reduce(0) { $0 + c.ref[$1]!.data.filter { $0 == 0 }.count },
                        "the same rates reach the clamp")
         XCTAssertGreaterThan(clamped, 0, "the fixture exercises the clamp")
