@@ -48,13 +48,12 @@ python3 "$ROOT/scripts/twin_compare.py" twin_step"$NPROC" twin_step1 | tee cmp_n
 echo "== 3. a short real run on $NPROC processes, back into the toolkit"
 "$SSMSAM" meta-train "${data[@]}" "${small[@]}" --epochs "$EPOCHS" --init M.pth --plan-out real/PLAN.json
 torchrun --nproc_per_node="$NPROC" "${TWIN[@]}" --plan real/PLAN.json --out RUN 2>&1 | grep -v '^W1\|\*\*\*\*'
-"$SSMSAM" eval --model RUN "${data[@]:0:6}" --organs "$ORGAN" --chunks 3 --out EVAL | tail -6
-dice=$(python3 -c "import json,sys; r=json.load(open('EVAL/record.json')); print(json.dumps(r.get('summary', r.get('mean', '?')))[:400])")
-echo "eval record: $dice"
+"$SSMSAM" eval --model RUN "${data[@]:0:6}" --organs "$ORGAN" --chunks 3 --out EVAL | tee eval.txt | tail -2
 "$SSMSAM" zoo list | grep -q '^sam/mobile_sam@1.0.0' ||
   "$SSMSAM" zoo add "$HOME/.cache/ssmsam/models/mobile_sam.pt" --catalogue-entry "$ROOT/zoo/sam/mobile_sam/1.0.0" | tail -1
 "$SSMSAM" zoo publish RUN --id "ssmsam/twin-$ORGAN" --version 0.1.0 | tail -1
 "$SSMSAM" zoo verify "ssmsam/twin-$ORGAN@0.1.0" --numbers | tail -2
 
 last() { tail -1 "$1"; }
+echo "eval of the twin's run: $(grep "^$ORGAN:" eval.txt)"
 echo "hand-off: toolkit vs twin after one outer step: $(last cmp_swift.txt); twin $NPROC vs 1 processes: $(last cmp_nproc.txt)"
