@@ -122,18 +122,29 @@ public final class MetaLearner {
     /// episodes drawn from the stream of (seed, epoch, batch) only. Returns and records the epoch's losses.
     @discardableResult
     public func trainEpoch(_ source: EpisodeSource) throws -> EpochRecord {
+        guard epoch >= config.epochs || !source.organs.isEmpty else {
+            throw ToolkitError(.invalidArgument, subject: "episodes", "no training organs")
+        }
+        return try trainEpoch { [config, epoch] b in
+            var rng = Self.generator(seed: config.seed, epoch: epoch, batch: b)
+            let organs = Self.sample(source.organs, count: config.tasksPerBatch, generator: &rng)
+            return try organs.map {
+                try source.episode(organ: $0, supportShots: config.supportShots, queryShots: config.queryShots, generator: &rng)
+            }
+        }
+    }
+
+    /// One epoch on given meta-batches: `batch(b)` are the episodes of meta-batch b of this epoch (an episode
+    /// plan's). Returns and records the epoch's losses.
+    @discardableResult
+    public func trainEpoch(batches batch: (Int) throws -> [TrainingEpisode]) throws -> EpochRecord {
         let e = epoch
         guard e < config.epochs else {
             throw ToolkitError(.invalidArgument, subject: "meta-learner", "all \(config.epochs) epochs are done")
         }
-        guard !source.organs.isEmpty else { throw ToolkitError(.invalidArgument, subject: "episodes", "no training organs") }
         var support = 0.0, query = 0.0, outer = 0.0, tasks = 0
         for b in 0..<config.batchesPerEpoch {
-            var rng = Self.generator(seed: config.seed, epoch: e, batch: b)
-            let organs = Self.sample(source.organs, count: config.tasksPerBatch, generator: &rng)
-            let episodes = try organs.map {
-                try source.episode(organ: $0, supportShots: config.supportShots, queryShots: config.queryShots, generator: &rng)
-            }
+            let episodes = try batch(b)
             let grads = try gradients(episodes, epoch: e)
             apply(grads, epoch: e)
             support += grads.supportLosses.reduce(0) { $0 + Double($1[0]) }

@@ -59,6 +59,12 @@ public final class VolumeEpisodeSource: EpisodeSource {
     public let excludedOrgans: [String]
 
     public func episode(organ: String, supportShots: Int, queryShots: Int, generator rng: inout SeededGenerator) throws -> TrainingEpisode {
+        try episode(from: try draw(organ: organ, supportShots: supportShots, queryShots: queryShots, generator: &rng))
+    }
+
+    /// The slices and points of an episode, drawn from the generator exactly as `episode` draws them, without
+    /// computing any features (an episode plan's task).
+    public func draw(organ: String, supportShots: Int, queryShots: Int, generator rng: inout SeededGenerator) throws -> EpisodeDraw {
         guard let perVolume = slices[LabelMap.normalise(organ)], organs.contains(LabelMap.normalise(organ)) else {
             let why = excludedOrgans.contains(LabelMap.normalise(organ)) ? "has no 2 allowed slices in any volume (\(setting.rawValue))"
                 : "is not a training organ of the task (test organ \(task.testOrgan))"
@@ -85,42 +91,70 @@ public final class VolumeEpisodeSource: EpisodeSource {
             chosen.append(pool.remove(at: Int(rng.next() % UInt64(pool.count))))
         }
         var queryPools = chosen.map { plan[$0].queries }
-        var support: [FewShotPair] = [], references: [(features: SliceFeatures, mask: Tensor, points: [SamplerPoint])] = []
+        var supports: [EpisodeDraw.Support] = []
         for c in chosen {
-            let s = try prepare(volume: v, slice: plan[c].support, organ: organ)
-            let points = FewShotPair.points(s.mask, model: model, valid: s.resized, seed: rng.next())
-            support.append(.selfPair(s.features, mask: s.mask, label: s.label, points: points))
-            references.append((s.features, s.mask, points))
+            let s = try displaySlice(volume: v, slice: plan[c].support, organ: organ)
+            let mask = try frameMask(s.mask, width: s.width, height: s.height)
+            let valid = predictor.preprocessing.resizedSize(height: s.height, width: s.width)
+            supports.append(.init(slice: plan[c].support, points: FewShotPair.points(mask, model: model, valid: valid, seed: rng.next())))
         }
-        var queries: [FewShotPair] = [], querySlices: [Int] = [], queryChunks: [ClosedRange<Int>] = []
+        var queries: [EpisodeDraw.Query] = []
         for i in 0..<queryShots {
             let k = i % chosen.count
             if queryPools[k].isEmpty { queryPools[k] = plan[chosen[k]].queries }
             let q = queryPools[k].remove(at: Int(rng.next() % UInt64(queryPools[k].count)))
-            let t = try prepare(volume: v, slice: q, organ: organ)
-            let r = references[k]
-            queries.append(FewShotPair(target: t.features, label: t.label, reference: r.features, referenceMask: r.mask, points: r.points))
-            querySlices.append(q)
-            queryChunks.append(plan[chosen[k]].slices)
+            let c = plan[chosen[k]].slices
+            queries.append(.init(slice: q, support: k, chunk: [c.lowerBound, c.upperBound]))
         }
-        let origin = EpisodeOrigin(volume: v, supportSlices: chosen.map { plan[$0].support }, querySlices: querySlices, queryChunks: queryChunks)
-        return TrainingEpisode(organ: LabelMap.normalise(organ), support: support, queries: queries, origin: origin)
+        return EpisodeDraw(organ: LabelMap.normalise(organ), volume: v, supports: supports, queries: queries)
     }
 
-    /// A slice's features, its organ mask in the model's frame, the mask at the loss's resolution, the image's
-    /// area in the frame.
-    private func prepare(volume v: Int, slice k: Int, organ: String) throws
-        -> (features: SliceFeatures, mask: Tensor, label: Tensor, resized: (height: Int, width: Int)) {
+    /// The episode of a draw: each slice's features, masks and labels, the drawn points.
+    public func episode(from d: EpisodeDraw) throws -> TrainingEpisode {
+        var support: [FewShotPair] = [], references: [(features: SliceFeatures, mask: Tensor, points: [SamplerPoint])] = []
+        for s in d.supports {
+            let p = try prepare(volume: d.volume, slice: s.slice, organ: d.organ)
+            support.append(.selfPair(p.features, mask: p.mask, label: p.label, points: s.points))
+            references.append((p.features, p.mask, s.points))
+        }
+        var queries: [FewShotPair] = []
+        for q in d.queries {
+            let t = try prepare(volume: d.volume, slice: q.slice, organ: d.organ)
+            let r = references[q.support]
+            queries.append(FewShotPair(target: t.features, label: t.label, reference: r.features, referenceMask: r.mask, points: r.points))
+        }
+        let origin = EpisodeOrigin(volume: d.volume, supportSlices: d.supports.map(\.slice), querySlices: d.queries.map(\.slice),
+                                   queryChunks: d.queries.map { $0.chunk[0]...$0.chunk[1] })
+        return TrainingEpisode(organ: d.organ, support: support, queries: queries, origin: origin)
+    }
+
+    /// A slice as 8-bit grey in display layout (the preset's range over the whole volume) and the organ's
+    /// binary mask (0 / 1) in the same layout: what an episode plan stores.
+    public func displaySlice(volume v: Int, slice k: Int, organ: String) throws -> (grey: [UInt8], mask: [UInt8], width: Int, height: Int) {
         let (image, labels) = volumes[v]
         let range = ranges[v] ?? preset.range(for: image)
         ranges[v] = range
         let s = try image.slice(k)
         let grey = SliceRenderer.display(preset.apply(s.values, range: range), width: s.width, height: s.height)
-        let input = try predictor.input(rgb: grey.flatMap { [$0, $0, $0] }, width: s.width, height: s.height)
         let binary = try TrainingSlices.mask(labels, slice: k, organ: organ, task: task, labelMap: labelMap)
-        let mask = try predictor.frameMask(SliceRenderer.display(binary, width: s.width, height: s.height).map { $0 > 0 },
-                                           width: s.width, height: s.height, name: "\(organ) mask of slice \(k)")
-        return (try SliceFeatures.of(input.input, model: model, cache: cache), mask,
-                try FewShotPair.lossLabel(mask, grid: model.grid), input.resized)
+        return (grey, SliceRenderer.display(binary, width: s.width, height: s.height).map { $0 > 0 ? 1 : 0 }, s.width, s.height)
+    }
+
+    /// SAM's model input (1, 3, S, S) of a grey slice in display layout.
+    public func modelInput(grey: [UInt8], width: Int, height: Int) throws -> Tensor {
+        try predictor.input(rgb: grey.flatMap { [$0, $0, $0] }, width: width, height: height).input
+    }
+
+    /// A binary mask (display layout, nonzero inside) in the model's frame (1, 1, S, S).
+    public func frameMask(_ mask: [UInt8], width: Int, height: Int) throws -> Tensor {
+        try predictor.frameMask(mask.map { $0 > 0 }, width: width, height: height, name: "mask")
+    }
+
+    /// A slice's features, its organ mask in the model's frame, the mask at the loss's resolution.
+    private func prepare(volume v: Int, slice k: Int, organ: String) throws -> (features: SliceFeatures, mask: Tensor, label: Tensor) {
+        let s = try displaySlice(volume: v, slice: k, organ: organ)
+        let mask = try predictor.frameMask(s.mask.map { $0 > 0 }, width: s.width, height: s.height, name: "\(organ) mask of slice \(k)")
+        return (try SliceFeatures.of(try modelInput(grey: s.grey, width: s.width, height: s.height), model: model, cache: cache), mask,
+                try FewShotPair.lossLabel(mask, grid: model.grid))
     }
 }

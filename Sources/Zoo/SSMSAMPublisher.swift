@@ -70,7 +70,9 @@ public enum SSMSAMPublisher {
 
         // The trained model and the base it must sit on: the same architecture, the same image encoder.
         let (trained, rates) = try MetaModelFile.load(r.model)
-        let config = trained.config
+        var config = trained.config
+        // A twin-written .pth names no preset (its base is detected from the weights' shapes): the base's name it is.
+        if config.base.preset == nil { config.base.preset = r.base.manifest.architecture.preset }
         guard config.base == r.base.manifest.architecture else {
             throw ToolkitError(.mismatch, subject: r.model.path, "its base architecture is not \(r.base.manifest.reference)'s")
         }

@@ -28,7 +28,7 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "A dataset: a folder with images/ and labels/, or a JSON/CSV manifest.") var data: String?
     @Option(help: "Label-map preset (totalseg, synapse, chaos) or name=id,...") var preset = "totalseg"
     @Option(help: "Intensity preset: ct, mri, window:LO:HI or percentile:P.") var intensity = "ct"
-    @Option(help: "The held-out test organ.") var testOrgan: String
+    @Option(help: "The held-out test organ (not with --plan).") var testOrgan: String?
     @Option(help: "1: training slices may show the test organ (as background); 2: they may not.") var setting = 1
     @Option(help: "Epochs.") var epochs = 50
     @Option(help: "Seed of the heads' initialisation and of the episodes.") var seed: UInt64 = 0
@@ -41,46 +41,43 @@ struct MetaTrainCommand: ParsableCommand {
     @Flag(help: "No meta-learning: plain episodic training of the heads (one inner step at rate 0, rates not learned), the pretraining of the 'w/o MAML++' rows; adapt such a model with fine-tuning.") var noMeta = false
     @Flag(help: "No FMAM blocks (the 'w/o FMAD' ablation).") var noFmad = false
     @Flag(help: "Continue RUN/state.safetensors.") var resume = false
-    @Option(help: "The run folder.") var out: String
+    @Option(help: "The run folder (not with --plan-out).") var out: String?
+    @Option(name: .customLong("init"), help: "Start from this SSM-SAM model (.safetensors or .pth; its lslr.* rates too when they have --steps steps) instead of fresh heads on --base.") var initModel: String?
+    @Option(help: "Write the episodes of --epochs epochs (and their slices, PLAN.inputs.safetensors) as an episode plan and stop: the same episodes for `meta-train --plan` and scripts/twin_meta_train.py.") var planOut: String?
+    @Option(help: "Train on an episode plan (its data, settings and episodes; --init or the plan's initial model, else fresh heads on its base and seed).") var plan: String?
 
     func run() throws {
         try CLIErrors.report {
             guard setting == 1 || setting == 2 else { throw ValidationError("--setting \(setting): expected 1 or 2") }
+            if let planOut { return try writePlan(to: URL(fileURLWithPath: planOut)) }
+            guard let out else { throw ValidationError("give --out RUN") }
+            let planned = try plan.map { try PlanInput(URL(fileURLWithPath: $0)) }
             let run = URL(fileURLWithPath: out)
             let stateURL = run.appendingPathComponent("state.safetensors")
             try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
             if !resume && FileManager.default.fileExists(atPath: stateURL.path) {
                 throw ValidationError("\(stateURL.path) exists: pass --resume to continue it, or choose another --out")
             }
-            var config = MetaLearnerConfig()
-            (config.tasksPerBatch, config.innerSteps, config.queryShots) = (tasks, steps, queries)
-            (config.epochs, config.batchesPerEpoch, config.seed) = (epochs, batches, seed)
-            config.innerRate = innerRate
-            if noMeta { (config.innerSteps, config.innerRate, config.ratesFrozen) = (1, 0, true) }
-            let sam = try SAMModelStore.load(base)
-            var modelConfig = SSMSAMConfig(base: sam.config)
-            if noFmad { modelConfig.fmad = false }
-            let model = try SSMSAMModel(base: sam, config: modelConfig)
-            try model.initializeHeads(seed: seed)
-            model.assignNames()
-            let learner = try MetaLearner(model: model, config: config)
+            let config = planned?.plan.metaLearner ?? learnerConfig()
+            let (model, initialRates, baseID) = try startingModel(config: config, plan: planned?.plan)
+            let learner = try MetaLearner(model: model, config: config, rates: initialRates)
             if resume {
                 try learner.restore(try TrainingState.read(stateURL))
                 print("resumed \(stateURL.path) after epoch \(learner.epoch)")
             }
-            let baseURL = try SAMModelStore.resolve(base)
-            let cache = try FeatureCache(baseID: baseURL.standardizedFileURL.path, directory: run.appendingPathComponent("features"))
-            let source = try VolumeEpisodeSource(volumes: try loadVolumes(), task: try OrganTask(testOrgan: testOrgan),
-                                                 setting: setting == 1 ? .setting1 : .setting2, labelMap: try LabelMap.named(preset),
-                                                 preset: try IntensityPreset(parsing: intensity), chunks: chunks, model: model, cache: cache)
-            if !source.excludedOrgans.isEmpty { print("no training data for: \(source.excludedOrgans.joined(separator: ", "))") }
-            print("tasks: \(source.organs.joined(separator: ", ")); test organ \(source.task.testOrgan) held out")
+            let cache = try FeatureCache(baseID: baseID, directory: run.appendingPathComponent("features"))
+            let source = try planned == nil ? episodeSource(model: model, cache: cache) : nil
+            let episodes = try planned.map { try $0.episodes(model: model, cache: cache) }
+            if let source, !source.excludedOrgans.isEmpty { print("no training data for: \(source.excludedOrgans.joined(separator: ", "))") }
+            let (testOrgan, trainingOrgans) = source.map { ($0.task.testOrgan, $0.organs) } ?? (planned!.plan.testOrgan, planned!.plan.trainingOrgans)
+            print("tasks: \(trainingOrgans.joined(separator: ", ")); test organ \(testOrgan) held out" + (plan.map { "; episodes of \($0)" } ?? ""))
             let start = Date(), first = learner.epoch
             while learner.epoch < config.epochs {
-                let r = try learner.trainEpoch(source)
+                let e = learner.epoch
+                let r = try source.map { try learner.trainEpoch($0) } ?? learner.trainEpoch { try episodes!.batch(epoch: e, batch: $0) }
                 try learner.state().write(to: stateURL)
                 // Without meta-learning there are no learned rates: the model is adapted by fine-tuning.
-                if noMeta { try SSMSAMStore.save(model, to: run.appendingPathComponent("model.safetensors")) } else {
+                if config.ratesFrozen == true { try SSMSAMStore.save(model, to: run.appendingPathComponent("model.safetensors")) } else {
                     try MetaModelFile.save(model, rates: learner.rates, to: run.appendingPathComponent("model.safetensors"))
                 }
                 // The loss curves so far: outer (red), query (blue) and support (green) loss per epoch.
@@ -94,17 +91,20 @@ struct MetaTrainCommand: ParsableCommand {
                              r.epoch + 1, config.epochs, r.supportLoss, r.queryLoss, r.outerLoss, r.learningRate, elapsed, left))
             }
             // The run's record (protocol.md): what was trained on, how, and which checkpoint is the model.
-            let record: [String: Any] = [
-                "toolkit": ToolkitVersion.string, "processor": CPUInfo.host.summary, "base": base,
-                "data": data.map { ["dataset": $0] } ?? ["volume": volume ?? "", "labels": labels ?? ""],
-                "label_map": preset, "intensity": intensity, "test_organ": source.task.testOrgan, "training_organs": source.organs,
-                "setting": setting, "meta_learning": !noMeta, "fmad": !noFmad, "epochs": config.epochs, "inner_steps": config.innerSteps, "inner_rate_init": Double(config.innerRate),
-                "tasks_per_batch": config.tasksPerBatch, "query_shots": config.queryShots, "chunks": chunks, "seed": Int(config.seed),
+            var record: [String: Any] = [
+                "toolkit": ToolkitVersion.string, "processor": CPUInfo.host.summary, "base": planned?.plan.base ?? base,
+                "data": planned?.data ?? data.map { ["dataset": $0] } ?? ["volume": volume ?? "", "labels": labels ?? ""],
+                "label_map": planned?.plan.labelMap ?? preset, "intensity": planned?.plan.intensity ?? intensity, "test_organ": testOrgan,
+                "training_organs": trainingOrgans, "setting": planned?.plan.setting ?? setting, "meta_learning": config.ratesFrozen != true,
+                "fmad": model.config.fmad, "epochs": config.epochs, "inner_steps": config.innerSteps, "inner_rate_init": Double(config.innerRate),
+                "tasks_per_batch": config.tasksPerBatch, "query_shots": config.queryShots, "chunks": planned?.plan.chunks ?? chunks, "seed": Int(config.seed),
                 "checkpoint": "last epoch (model selection never looks at the test organ)",
                 "wall_seconds_this_invocation": Date().timeIntervalSince(start),
                 "history": learner.history.map { ["epoch": $0.epoch, "outer_loss": Double($0.outerLoss), "query_loss": Double($0.queryLoss),
                                                   "support_loss": Double($0.supportLoss), "learning_rate": Double($0.learningRate)] },
             ]
+            if let planned { (record["plan"], record["plan_sha256"]) = (planned.url.path, planned.sha256) }
+            if let i = initModel ?? planned?.plan.initialModel?.path { record["init"] = i }
             try AtomicFile.write(try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys]),
                                  to: run.appendingPathComponent("run.json"))
             print("wrote \(run.path)/model.safetensors, state.safetensors, loss.png and run.json")
@@ -112,7 +112,7 @@ struct MetaTrainCommand: ParsableCommand {
     }
 
     /// The training volumes: one (--volume, --labels) pair or every case of --data.
-    private func loadVolumes() throws -> [(image: Volume, labels: LabelVolume)] {
+    func loadVolumes() throws -> [(image: Volume, labels: LabelVolume)] {
         switch (volume, labels, data) {
         case let (v?, l?, nil):
             let image = try NIfTIReader.readVolume(URL(fileURLWithPath: v))

@@ -30,12 +30,13 @@ struct ModelMapping {
     /// The model for `organ`, as given (a path or `zoo:ID[@VERSION]`).
     func model(for organ: String) -> String { single ?? perOrgan[organ]! }
 
-    /// A model path as given, or a run folder's `model.safetensors`.
+    /// A model path as given, or a run folder's `model.safetensors` (a twin run's `model.pth` when it has none).
     static func file(_ path: String) -> URL {
         let url = URL(fileURLWithPath: path)
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue {
-            return url.appendingPathComponent("model.safetensors")
+            let pth = url.appendingPathComponent("model.pth"), st = url.appendingPathComponent("model.safetensors")
+            return !FileManager.default.fileExists(atPath: st.path) && FileManager.default.fileExists(atPath: pth.path) ? pth : st
         }
         return url
     }

@@ -38,12 +38,15 @@ def _mean_loss(model, params, batches):
     return sum(loss_at(model, params, b)[0] for b in batches) / len(batches)
 
 
-def meta_gradients(model, params, rates, episodes, weights):
+def meta_gradients(model, params, rates, episodes, weights, tasks=None):
     """Autograd on the first-order MAML++ graph. params: {name: leaf tensor, requires_grad}; rates:
     {name: (S,) leaf tensor, requires_grad}; episodes: [(support_batches, query_batches)], each batch a
     `loss_at` tuple; weights: (S,) multi-step weights. Accumulates the gradients into params[n].grad and
     rates[n].grad (zero them first) and returns a dict: objective, theta_prime (per task), support_loss and
-    query_loss (per task and step)."""
+    query_loss (per task and step). tasks: the meta-batch's task count when `episodes` is only part of it
+    (one process's share under torch.distributed: the objective is the mean over all tasks, so the
+    processes' gradients add up to the meta-batch's); default len(episodes)."""
+    tasks = tasks or len(episodes)
     names = list(params)
     steps = next(iter(rates.values())).numel()
     objective = 0
@@ -62,12 +65,13 @@ def meta_gradients(model, params, rates, episodes, weights):
                 q_losses.append(float(q.detach()))
             else:
                 q_losses.append(float("nan"))
-        objective = objective + task / len(episodes)
+        objective = objective + task / tasks
         out["theta_prime"].append({n: t.detach() for n, t in theta.items()})
         out["support_loss"].append(s_losses)
         out["query_loss"].append(q_losses)
-    objective.backward()
-    out["objective"] = float(objective.detach())
+    if torch.is_tensor(objective):  # a process with no task of this meta-batch contributes zero gradients
+        objective.backward()
+    out["objective"] = float(objective.detach()) if torch.is_tensor(objective) else 0.0
     return out
 
 
@@ -97,11 +101,20 @@ def explicit_meta_gradients(model, params, rates, episodes, weights):
     return outer, rate_grads
 
 
-def outer_step(params, rates, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
-    """One AdamW step (fresh state) over the heads and the rates with their .grad, then the rates clamped
-    to >= 0 (the authors do not clamp; the toolkit does). Returns the optimiser (its state for checks)."""
-    opt = torch.optim.AdamW(list(params.values()) + list(rates.values()), lr=lr, betas=betas, eps=eps,
-                            weight_decay=weight_decay)
+def outer_optimiser(params, rates, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, learn_rates=True):
+    """The outer AdamW over the heads then the rates (the Swift MetaLearner's order); without learn_rates
+    (`--no-meta` runs) the rates are not in it."""
+    return torch.optim.AdamW(list(params.values()) + (list(rates.values()) if learn_rates else []), lr=lr,
+                             betas=betas, eps=eps, weight_decay=weight_decay)
+
+
+def outer_step(params, rates, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, optimiser=None):
+    """One AdamW step over the heads and the rates with their .grad at outer rate `lr` (of `optimiser`, which
+    keeps its moments across meta-batches; default a fresh one), then the rates clamped to >= 0 (the authors
+    do not clamp; the toolkit does). Returns the optimiser (its state for checks)."""
+    opt = optimiser or outer_optimiser(params, rates, lr, betas, eps, weight_decay)
+    for group in opt.param_groups:
+        group["lr"] = lr
     opt.step()
     with torch.no_grad():
         for r in rates.values():

@@ -245,6 +245,20 @@ def mask_prior(support_mask, grid, sigma, channels, dtype=torch.float32):
 
 # ---------------------------------------------------------------------------------------------------------
 
+class FrozenFeatures:
+    """What the frozen encoder gives for an image batch on the cheap path (`SSMSAM.frozen`): TinyViT's first
+    three stage outputs area-averaged to G x G and the neck on the last stage (the level projections, which
+    are trainable, are applied later), or ViT's four neck'd taps. `shape` is the image's, so it stands in
+    for the image in `SSMSAM.forward`."""
+
+    def __init__(self, tensors, shape):
+        self.tensors = [t.detach() for t in tensors]
+        self.shape = tuple(shape)
+
+    def to(self, device):
+        return FrozenFeatures([t.to(device) for t in self.tensors], self.shape)
+
+
 class SSMSAM(nn.Module):
     def __init__(self, image_encoder, config: SSMSAMConfig):
         super().__init__()
@@ -308,9 +322,28 @@ class SSMSAM(nn.Module):
 
     # --- feature levels ---------------------------------------------------------------------------------
 
+    def frozen(self, image):
+        """The cheap path's cache of one image batch (no adapters): the frozen encoder's outputs, computed
+        once, as `FrozenFeatures`. Passing it wherever an image goes (forward, `loss_at`, the meta-learner)
+        gives bit for bit the levels of the image itself, without running the encoder again."""
+        self._check_image(image, "image")
+        if self.adapter is not None:
+            raise ValueError("frozen features need a model without adapters (the adapters make every level trainable)")
+        g = self.config.grid
+        with torch.no_grad():
+            if self.config.backbone == "vit":
+                return FrozenFeatures(self._vit_levels(image, None), image.shape)
+            stages = self._tinyvit_stages(image)
+            pooled = [F.adaptive_avg_pool2d(s, g) for s in stages[:3]]
+            return FrozenFeatures(pooled + [self.image_encoder.neck(stages[3])], image.shape)
+
     def features(self, image):
         """The four levels (shallow to deep) of one image batch, each (B, C, G, G), and the high-pass image
-        (None when unused)."""
+        (None when unused). `image` may be the image's `FrozenFeatures` (the cheap path)."""
+        if isinstance(image, FrozenFeatures):
+            if self.config.backbone == "vit":
+                return list(image.tensors), None
+            return [proj(t) for proj, t in zip(self.levels, image.tensors[:3])] + [image.tensors[3]], None
         self._check_image(image, "image")
         if self.config.backbone == "vit":
             hp = highpass(image) if self.adapter is not None else None
@@ -404,6 +437,10 @@ class SSMSAM(nn.Module):
 
     def _check_image(self, x, name):
         s = self.config.image_size
+        if isinstance(x, FrozenFeatures):
+            if len(x.shape) != 4 or tuple(x.shape[1:]) != (3, s, s):
+                raise ValueError(f"{name}: frozen features of a {x.shape} image, expected (B, 3, {s}, {s})")
+            return
         if x.dim() != 4 or tuple(x.shape[1:]) != (3, s, s):
             raise ValueError(f"{name}: expected (B, 3, {s}, {s}) SAM-preprocessed, got {tuple(x.shape)}")
 
