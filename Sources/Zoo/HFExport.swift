@@ -13,7 +13,8 @@ import TensorCore
 /// the decoder's LayerNorm eps included), plus `ssmsam_*` provenance keys that transformers keeps as attributes;
 /// `SamModel.from_pretrained(DIR)` loads it with no missing or unexpected keys. MobileSAM's TinyViT encoder has
 /// no SamModel equivalent: such a folder keeps the official names and the toolkit's own config (its `format`
-/// marker, no `model_type`, so transformers refuses it instead of filling random weights), and the card says so.
+/// marker, no `model_type`: transformers' AutoModel refuses it, and SamModel's loader reports its tensors missing), and
+/// the card says so.
 /// The toolkit loads both kinds of folder (`--model DIR`).
 public enum HFExport {
     /// Exports into `directory`, which must not exist or be empty. The folder is assembled under a
@@ -88,7 +89,7 @@ public enum HFExport {
         } else {
             s += "MobileSAM's TinyViT image encoder has no transformers `SamModel` equivalent, so this folder is in the toolkit's own format: "
             s += "segment-anything tensor names and the toolkit's config (`\"format\": \"\(SAMModelStore.configFormat)\"`, no `model_type`: "
-            s += "transformers refuses it rather than filling random weights).\n\n"
+            s += "transformers' `AutoModel` refuses it, and `SamModel.from_pretrained` would report every tensor missing). Do not load it with transformers.\n\n"
         }
         return s + "The toolkit reads it as it is: `ssmsam segment --model DIR ...`.\n"
     }
