@@ -22,12 +22,13 @@ public struct Checkpoint {
 /// One entry point for every weight format, choosing the reader by the file's first bytes (the
 /// extension is only consulted for ONNX, whose protobuf encoding has no magic number).
 public enum CheckpointReader {
-    /// Reads `url`; `key` is a dot path to a nested state dict (PyTorch formats only).
+    /// Reads `url`, a weight file or a Hugging Face `save_pretrained` folder (`HuggingFaceFolder`, shards merged);
+    /// `key` is a dot path to a nested state dict (PyTorch formats only).
     public static func read(_ url: URL, key: String? = nil) throws -> Checkpoint {
         let file = url.path
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: file, isDirectory: &isDir) else { throw ToolkitError(.missingFile, subject: file, "no such file") }
-        guard !isDir.boolValue else { throw ToolkitError(.missingFile, subject: file, "is a directory, not a checkpoint") }
+        if isDir.boolValue { return try HuggingFaceFolder.read(url, key: key) }
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
             throw ToolkitError(.missingFile, subject: file, "cannot read: \(error.localizedDescription)")

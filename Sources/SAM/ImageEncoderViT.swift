@@ -20,7 +20,7 @@ public struct ImageEncoderViT: Module {
         posEmbed = Variable(Tensor.zeros([1, c.gridSize, c.gridSize, c.embedDim]), requiresGrad: true)
         blocks = (0..<c.depth).map { i in
             ViTBlock(dim: c.embedDim, heads: c.heads, mlpDim: c.mlpDim,
-                     window: c.globalAttentionBlocks.contains(i) ? 0 : c.windowSize, gridSize: c.gridSize)
+                     window: c.globalAttentionBlocks.contains(i) ? 0 : c.windowSize, gridSize: c.gridSize, eps: Float(c.layerNormEps))
         }
         neck = SAMNeck(inChannels: c.embedDim, outChannels: c.outChannels)
     }

@@ -8,6 +8,8 @@ public struct SAMConfig: Codable, Equatable, Sendable {
     public struct Encoder: Codable, Equatable, Sendable {
         public var imageSize = 1024, patchSize = 16, embedDim = 768, depth = 12, heads = 12
         public var mlpDim = 3072, windowSize = 14, globalAttentionBlocks = [2, 5, 8, 11], outChannels = 256
+        /// The blocks' LayerNorm eps (norm1, norm2): 1e-6 in segment_anything and in transformers' `SamVisionConfig`.
+        public var layerNormEps = 1e-6
         public init() {}
         /// Tokens per side (image size / patch size).
         public var gridSize: Int { imageSize / patchSize }
@@ -16,6 +18,10 @@ public struct SAMConfig: Codable, Equatable, Sendable {
     public struct Decoder: Codable, Equatable, Sendable {
         public var promptDim = 256, maskInChannels = 16, transformerDepth = 2, heads = 8, mlpDim = 2048
         public var attentionDownsample = 2, multimaskOutputs = 3, iouHeadDepth = 3, iouHeadHidden = 256
+        /// The two-way blocks' LayerNorm eps (norm1 ... norm4): segment_anything's `nn.LayerNorm` default 1e-5;
+        /// transformers' `SamMaskDecoderConfig.layer_norm_eps` is 1e-6, which its SAM checkpoints run with. The
+        /// final norm (`norm_final_attn`) keeps 1e-5 in both.
+        public var layerNormEps = 1e-5
         public init() {}
     }
     /// Which image encoder a model has.
@@ -63,8 +69,10 @@ public struct SAMConfig: Codable, Equatable, Sendable {
     /// Infers the architecture from a SAM state dict's shapes: a ViT or a TinyViT image encoder (by its
     /// key names), SAM's prompt encoder and mask decoder. Decoder heads cannot be seen in shapes: they
     /// are taken from `decoderHeads` (SAM's 8 by default). Neither can a TinyViT's input size, which is
-    /// MobileSAM's 1024 (set `encoder.imageSize` afterwards for other models).
-    public static func detect(from dict: StateDict, file: String, decoderHeads: Int = 8) throws -> SAMConfig {
+    /// MobileSAM's 1024 (set `encoder.imageSize` afterwards for other models). Hugging Face `SamModel` names are
+    /// read too; their mask decoder gets transformers' LayerNorm eps (1e-6), which such weights run with.
+    public static func detect(from checkpoint: StateDict, file: String, decoderHeads: Int = 8) throws -> SAMConfig {
+        let dict = HuggingFaceNames.toOfficial(checkpoint)
         let shape = shapeReader(dict, file: file)
         var c = try detectEncoder(from: dict, file: file)
         c.decoder.promptDim = try shape("prompt_encoder.point_embeddings.0.weight", 2)[1]
@@ -76,15 +84,15 @@ public struct SAMConfig: Codable, Equatable, Sendable {
         c.decoder.iouHeadDepth = (0...).prefix { dict["mask_decoder.iou_prediction_head.layers.\($0).weight"] != nil }.count
         c.decoder.iouHeadHidden = try shape("mask_decoder.iou_prediction_head.layers.0.weight", 1)[0]
         c.decoder.heads = decoderHeads
-        for name in presetNames {
-            if var p = preset(name) { p.preset = nil; var me = c; me.preset = nil; if p == me { c.preset = name } }
-        }
+        if HuggingFaceNames.applies(to: checkpoint) { c.decoder.layerNormEps = HuggingFaceConfig.MaskDecoder().layer_norm_eps ?? 1e-6 }
+        c.preset = presetName(of: c)
         return c
     }
 
     /// The image encoder's architecture from `image_encoder.*` shapes alone (a file holding the encoder but no
     /// prompt encoder or mask decoder, such as an SSM-SAM model); the decoder settings are SAM's defaults.
-    public static func detectEncoder(from dict: StateDict, file: String) throws -> SAMConfig {
+    public static func detectEncoder(from checkpoint: StateDict, file: String) throws -> SAMConfig {
+        let dict = HuggingFaceNames.toOfficial(checkpoint)
         let shape = shapeReader(dict, file: file)
         var c = SAMConfig()
         if dict["image_encoder.patch_embed.seq.0.c.weight"] != nil {
@@ -126,5 +134,33 @@ public struct SAMConfig: Codable, Equatable, Sendable {
         }
         c.encoder.globalAttentionBlocks = global
         c.encoder.windowSize = windows.first ?? grid
+    }
+}
+
+// Configs written before the LayerNorm eps fields existed decode with the official values; every other field
+// stays required.
+extension SAMConfig.Encoder {
+    public init(from decoder: any Swift.Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        (imageSize, patchSize, embedDim) = (try c.decode(Int.self, forKey: .imageSize), try c.decode(Int.self, forKey: .patchSize), try c.decode(Int.self, forKey: .embedDim))
+        (depth, heads, mlpDim) = (try c.decode(Int.self, forKey: .depth), try c.decode(Int.self, forKey: .heads), try c.decode(Int.self, forKey: .mlpDim))
+        (windowSize, outChannels) = (try c.decode(Int.self, forKey: .windowSize), try c.decode(Int.self, forKey: .outChannels))
+        globalAttentionBlocks = try c.decode([Int].self, forKey: .globalAttentionBlocks)
+        layerNormEps = try c.decodeIfPresent(Double.self, forKey: .layerNormEps) ?? layerNormEps
+    }
+}
+
+extension SAMConfig.Decoder {
+    public init(from decoder: any Swift.Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        (promptDim, maskInChannels, transformerDepth) = (try c.decode(Int.self, forKey: .promptDim), try c.decode(Int.self, forKey: .maskInChannels),
+                                                         try c.decode(Int.self, forKey: .transformerDepth))
+        (heads, mlpDim, attentionDownsample) = (try c.decode(Int.self, forKey: .heads), try c.decode(Int.self, forKey: .mlpDim),
+                                                try c.decode(Int.self, forKey: .attentionDownsample))
+        (multimaskOutputs, iouHeadDepth, iouHeadHidden) = (try c.decode(Int.self, forKey: .multimaskOutputs), try c.decode(Int.self, forKey: .iouHeadDepth),
+                                                           try c.decode(Int.self, forKey: .iouHeadHidden))
+        layerNormEps = try c.decodeIfPresent(Double.self, forKey: .layerNormEps) ?? layerNormEps
     }
 }

@@ -17,6 +17,9 @@ extension SAMConfig {
             p.append("encoder.imageSize \(e.imageSize) is not a multiple of patchSize \(e.patchSize)")
         }
         _ = positive("encoder.outChannels", e.outChannels)
+        for (name, eps) in [("encoder.layerNormEps", e.layerNormEps), ("decoder.layerNormEps", d.layerNormEps)] where !(eps > 0 && eps < 1) {
+            p.append("\(name) is \(eps), expected a small positive number")
+        }
         switch kind {
         case .vit:
             if positive("encoder.embedDim", e.embedDim) && positive("encoder.heads", e.heads) && e.embedDim % e.heads != 0 {

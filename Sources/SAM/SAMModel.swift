@@ -34,7 +34,7 @@ public struct SAMModel: Module {
     /// one is an error naming `file`, never a failed precondition.
     public init(_ checkpoint: StateDict, file: String, config: SAMConfig? = nil, trainable: Bool = false) throws {
         let dict = HuggingFaceNames.toOfficial(checkpoint)
-        let config = try config ?? SAMConfig.detect(from: dict, file: file)
+        let config = try config ?? SAMConfig.detect(from: checkpoint, file: file)
         try config.check(file: file)
         self.init(config: config)
         try load(dict, file: file)

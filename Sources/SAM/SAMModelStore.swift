@@ -33,7 +33,7 @@ public enum SAMModelStore {
     }
 
     /// Loads a model from a reference. The architecture comes from `preset` when given, else from the
-    /// JSON config beside the weights, else from the checkpoint's shapes.
+    /// config that accompanies the weights (`config(for:)`), else from the checkpoint's shapes.
     public static func load(_ reference: String, preset: String? = nil, key: String? = nil, trainable: Bool = false) throws -> SAMModel {
         let url = try resolve(reference)
         let checkpoint = try CheckpointReader.read(url, key: key)
@@ -43,26 +43,86 @@ public enum SAMModelStore {
                 throw ToolkitError(.invalidArgument, subject: url.path, "unknown preset '\(preset)' (known: \(SAMConfig.presetNames.joined(separator: ", ")))")
             }
             config = p
-        } else if FileManager.default.fileExists(atPath: configURL(for: url).path) {
-            config = try readConfig(configURL(for: url))
+        } else {
+            config = try self.config(for: url)
         }
         return try SAMModel(checkpoint.tensors, file: url.path, config: config, trainable: trainable)
     }
 
-    /// Reads a JSON architecture file and checks it (`SAMConfig.problems`).
+    /// The marker of the toolkit's config files (`"format"`); files written before it existed have none.
+    public static let configFormat = "ssmsam-sam-config/1"
+
+    /// The architecture that accompanies a checkpoint, if any: for a Hugging Face folder its `config.json` (a
+    /// transformers `SamConfig`, or the toolkit's own); for `X.safetensors` (or any weight file) `X.json` beside
+    /// it; for a weight file of a Hugging Face folder (`HF/model.safetensors`, a shard) the folder's `config.json`.
+    public static func config(for checkpoint: URL) throws -> SAMConfig? {
+        let fm = FileManager.default
+        if HuggingFaceFolder.isFolder(checkpoint) {
+            let url = checkpoint.appendingPathComponent(HuggingFaceFolder.config)
+            return fm.fileExists(atPath: url.path) ? try readConfig(url) : nil
+        }
+        let beside = configURL(for: checkpoint)
+        if fm.fileExists(atPath: beside.path) { return try readConfig(beside) }
+        if HuggingFaceFolder.isWeightFile(checkpoint) {
+            return try readConfig(checkpoint.deletingLastPathComponent().appendingPathComponent(HuggingFaceFolder.config))
+        }
+        return nil
+    }
+
+    /// Reads an architecture file and checks it (`SAMConfig.problems`): the toolkit's JSON config (with or
+    /// without its `format` marker), or a transformers `SamConfig` (`model_type` "sam").
     public static func readConfig(_ url: URL) throws -> SAMConfig {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw ToolkitError(.missingFile, subject: url.path, "cannot read: \(error.localizedDescription)")
+        }
+        if HuggingFaceConfig.isSAM(data) { return try HuggingFaceConfig.read(data, file: url.path).samConfig(file: url.path) }
+        if let format = marker(data), format != configFormat {
+            throw ToolkitError(.unsupported, subject: url.path, "format '\(format)', expected '\(configFormat)' (the toolkit's SAM config) or a transformers SamConfig")
+        }
         let config: SAMConfig
-        do { config = try JSONDecoder().decode(SAMConfig.self, from: Data(contentsOf: url)) } catch {
+        do { config = try JSONDecoder().decode(SAMConfig.self, from: data) } catch {
             throw ToolkitError(.invalidFile, subject: url.path, "not a SAM config: \(error)")
         }
         try config.check(file: url.path)
         return config
     }
 
-    /// Writes a JSON architecture file atomically.
-    public static func writeConfig(_ config: SAMConfig, to url: URL) throws {
+    /// Whether `url` is a config file the toolkit wrote: its `format` marker, or (files from before the
+    /// marker) no marker and the toolkit's config fields. Anything else is someone else's file.
+    public static func isToolkitConfig(_ url: URL) -> Bool {
+        guard let data = try? Data(contentsOf: url) else { return false }
+        if let format = marker(data) { return format == configFormat }
+        return !HuggingFaceConfig.isSAM(data) && (try? JSONDecoder().decode(SAMConfig.self, from: data)) != nil
+    }
+
+    /// The `format` string of a JSON object, if it has one.
+    static func marker(_ data: Data) -> String? {
+        struct Probe: Decodable { let format: String? }
+        return (try? JSONDecoder().decode(Probe.self, from: data))?.format
+    }
+
+    /// The config JSON with its `format` marker among the config's own keys.
+    public struct Marked: Encodable {
+        public let config: SAMConfig
+        enum Key: String, CodingKey { case format }
+        public init(config: SAMConfig) { self.config = config }
+        public func encode(to encoder: any Encoder) throws {
+            try config.encode(to: encoder)
+            var c = encoder.container(keyedBy: Key.self)
+            try c.encode(SAMModelStore.configFormat, forKey: .format)
+        }
+    }
+
+    /// The config file's bytes (pretty, sorted keys, with the `format` marker).
+    public static func configData(_ config: SAMConfig) throws -> Data {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(config), to: url)
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(Marked(config: config))
+    }
+
+    /// Writes a JSON architecture file atomically, with the `format` marker.
+    public static func writeConfig(_ config: SAMConfig, to url: URL) throws {
+        try AtomicFile.write(try configData(config), to: url)
     }
 }

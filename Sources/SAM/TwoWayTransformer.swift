@@ -16,10 +16,10 @@ public struct TwoWayAttentionBlock: Module {
         selfAttention = MultiHeadAttention(d, heads: c.heads)
         tokenToImage = MultiHeadAttention(d, heads: c.heads, downsample: c.attentionDownsample)
         imageToToken = MultiHeadAttention(d, heads: c.heads, downsample: c.attentionDownsample)
-        norm1 = LayerNorm(d)
-        norm2 = LayerNorm(d)
-        norm3 = LayerNorm(d)
-        norm4 = LayerNorm(d)
+        norm1 = LayerNorm(d, eps: Float(c.layerNormEps))
+        norm2 = LayerNorm(d, eps: Float(c.layerNormEps))
+        norm3 = LayerNorm(d, eps: Float(c.layerNormEps))
+        norm4 = LayerNorm(d, eps: Float(c.layerNormEps))
         mlp = MLPBlock(d, hidden: c.mlpDim, activation: .relu)
         self.skipFirstLayerPE = skipFirstLayerPE
     }

@@ -13,10 +13,10 @@ public struct ViTBlock: Module {
     public let window: Int
 
     /// `gridSize`: the token grid side (the attention's input size for a global block).
-    public init(dim: Int, heads: Int, mlpDim: Int, window: Int, gridSize: Int) {
-        norm1 = LayerNorm(dim, eps: 1e-6)
+    public init(dim: Int, heads: Int, mlpDim: Int, window: Int, gridSize: Int, eps: Float = 1e-6) {
+        norm1 = LayerNorm(dim, eps: eps)
         attention = RelativePositionAttention(dim: dim, heads: heads, inputSize: window > 0 ? window : gridSize)
-        norm2 = LayerNorm(dim, eps: 1e-6)
+        norm2 = LayerNorm(dim, eps: eps)
         mlp = MLPBlock(dim, hidden: mlpDim, activation: .gelu)
         self.window = window
     }

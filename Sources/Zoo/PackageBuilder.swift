@@ -49,10 +49,12 @@ public enum PackageBuilder {
 
         let checkpoint = try CheckpointReader.read(r.checkpoint, key: r.key)
         let sourceDigest = try FileDigest.sha256(of: r.checkpoint)
-        let config = try r.config ?? configBeside(r.checkpoint) ?? r.base?.manifest.architecture
+        let config = try r.config ?? SAMModelStore.config(for: r.checkpoint) ?? r.base?.manifest.architecture
             ?? SAMConfig.detect(from: checkpoint.tensors, file: r.checkpoint.path)
+        // Packages hold official names, whatever the checkpoint used (Hugging Face SamModel names are renamed).
+        let tensors = HuggingFaceNames.toOfficial(checkpoint.tensors)
 
-        var stored = checkpoint.tensors, full = checkpoint.tensors
+        var stored = tensors, full = tensors
         var baseRef: Manifest.BaseReference? = nil
         var replaces: Int? = nil, adds: Int? = nil
         if let base = r.base {
@@ -62,7 +64,7 @@ public enum PackageBuilder {
                 throw ToolkitError(.verificationFailed, subject: baseWeights.path, "sha256 \(digest.hex), its manifest says \(listed): the base is damaged")
             }
             let baseDict = try base.storedWeights()
-            let d = DeltaWeights.delta(of: checkpoint.tensors, on: baseDict)
+            let d = DeltaWeights.delta(of: tensors, on: baseDict)
             guard d.delta.count > 0 else {
                 throw ToolkitError(.invalidArgument, subject: r.checkpoint.path, "every tensor equals the base \(base.manifest.reference): nothing to publish as a delta")
             }
@@ -110,12 +112,6 @@ public enum PackageBuilder {
             let d = try FileDigest.sha256(of: directory.appendingPathComponent(path))
             return Manifest.FileEntry(path: path, size: d.size, sha256: d.hex)
         }
-    }
-
-    /// The config JSON beside a checkpoint (`X.json` for `X.safetensors`), if there is one.
-    static func configBeside(_ checkpoint: URL) throws -> SAMConfig? {
-        let url = SAMModelStore.configURL(for: checkpoint)
-        return FileManager.default.fileExists(atPath: url.path) ? try SAMModelStore.readConfig(url) : nil
     }
 
     static func prettyJSON<T: Encodable>(_ value: T) throws -> Data {

@@ -9,13 +9,14 @@ import TensorCore
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
-        abstract: "Convert a weight file to safetensors or a PyTorch .pth (zip format).",
-        discussion: "The output format follows OUT's extension (.safetensors, .pth or .pt). The output is written to a temporary name and renamed, so a failure leaves nothing behind.")
+        abstract: "Convert a weight file or a Hugging Face folder to safetensors or a PyTorch .pth (zip format), optionally renaming SAM's tensors.",
+        discussion: "The output format follows OUT's extension (.safetensors, .pth or .pt). The output is written to a temporary name and renamed, so a failure leaves nothing behind. A SAM checkpoint converted to OUT.safetensors gets its architecture as OUT.json (with the marker \"format\": \"ssmsam-sam-config/1\"); an OUT.json that ssmsam did not write is never replaced or deleted.")
 
-    @Argument(help: "The input weight file (PyTorch, safetensors, ONNX, .npy, .npz).") var input: String
+    @Argument(help: "The input: a weight file (PyTorch, safetensors, ONNX, .npy, .npz) or a Hugging Face save_pretrained folder.") var input: String
     @Argument(help: "The output file: .safetensors, .pth or .pt.") var output: String
     @Option(help: "Dot path to a nested state dict in a PyTorch checkpoint.") var key: String?
     @Option(help: "Store floating-point tensors as f32, f16 or bf16 (integer tensors are kept).") var dtype: String?
+    @Option(help: "Rename SAM's tensors: official (segment-anything's) or hf (transformers' SamModel). Default: as in the input.") var names: String?
 
     func run() throws {
         let out = URL(fileURLWithPath: output)
@@ -27,11 +28,31 @@ struct ConvertCommand: ParsableCommand {
             if let dtype, !["f32", "f16", "bf16"].contains(dtype) {
                 throw ToolkitError(.invalidArgument, subject: output, "--dtype \(dtype) is not one of f32, f16, bf16")
             }
+            let convention = try names.map { n in
+                guard let c = NameConvention(rawValue: n) else { throw ToolkitError(.invalidArgument, subject: output, "--names \(n) is not one of official, hf") }
+                return c
+            }
             let inURL = URL(fileURLWithPath: input)
             if inURL.standardizedFileURL.path == out.standardizedFileURL.path {
                 throw ToolkitError(.invalidArgument, subject: output, "the output would overwrite the input")
             }
             var dict = try CheckpointReader.read(inURL, key: key).tensors
+            // A SAM checkpoint keeps its architecture: the config that came with it (a Hugging Face config.json, the
+            // .json beside it), else the one its shapes show.
+            let detected = try? SAMConfig.detect(from: dict, file: input)
+            let config = try detected.map { try SAMModelStore.config(for: inURL) ?? $0 }
+            if let convention {
+                if convention == .huggingFace && detected == nil { _ = try SAMConfig.detect(from: dict, file: input) }
+                dict = try HuggingFaceNames.convert(dict, to: convention, file: input)
+            }
+            // The config beside the output: written for a SAM checkpoint, removed when stale; a file the toolkit did
+            // not write is never replaced or deleted.
+            let configURL = SAMModelStore.configURL(for: out)
+            let configExists = ext == "safetensors" && FileManager.default.fileExists(atPath: configURL.path)
+            let ours = configExists && SAMModelStore.isToolkitConfig(configURL)
+            if config != nil, configExists, !ours {
+                throw ToolkitError(.invalidArgument, subject: configURL.path, "exists and is not a config ssmsam wrote (no \"format\": \"\(SAMModelStore.configFormat)\"); the architecture of \(out.lastPathComponent) would replace it: move it away or choose another output name")
+            }
             let progress = ProgressBar(label: "writing \(out.lastPathComponent)")
             if let dtype, let target = DType(rawValue: dtype) {
                 var cast = StateDict()
@@ -43,20 +64,22 @@ struct ConvertCommand: ParsableCommand {
             if ext == "safetensors" {
                 try SafeTensors.write(dict, metadata: ["format": "pt"], to: out) { progress.update($0, $1) }
                 // The native format: a SAM checkpoint gets its architecture as JSON beside the weights.
-                let configURL = SAMModelStore.configURL(for: out)
-                if let config = try? SAMConfig.detect(from: dict, file: input) {
+                if let config {
                     try SAMModelStore.writeConfig(config, to: configURL)
                     FileHandle.standardError.write(Data("wrote \(configURL.path): SAM \(config.preset ?? "custom") architecture\n".utf8))
-                } else if FileManager.default.fileExists(atPath: configURL.path) {
+                } else if ours {
                     // A config left from an earlier conversion would describe other weights.
                     try FileManager.default.removeItem(at: configURL)
-                    FileHandle.standardError.write(Data("removed \(configURL.path): not a SAM checkpoint, so no architecture is known\n".utf8))
+                    FileHandle.standardError.write(Data("removed \(configURL.path) (an earlier conversion's config): not a SAM checkpoint, so no architecture is known\n".utf8))
+                } else if configExists {
+                    FileHandle.standardError.write(Data("left \(configURL.path) untouched: ssmsam did not write it\n".utf8))
                 }
             } else {
                 try TorchZipWriter.write(dict, to: out) { progress.update($0, $1) }
             }
             progress.finish()
-            FileHandle.standardError.write(Data("wrote \(output): \(dict.count) tensors, \(InspectCommand.grouped(dict.parameterCount)) values\n".utf8))
+            let naming = convention.map { ", \($0 == .official ? "official" : "Hugging Face SamModel") names" } ?? ""
+            FileHandle.standardError.write(Data("wrote \(output): \(dict.count) tensors, \(InspectCommand.grouped(dict.parameterCount)) values\(naming)\n".utf8))
         }
     }
 }

@@ -10,7 +10,7 @@ struct InspectCommand: ParsableCommand {
         abstract: "Show the format, tensor count, parameter count, dtypes and tensors of a weight file (and an SSM-SAM model's groups).",
         discussion: "Reads PyTorch (.pth/.pt, zip and legacy), safetensors, ONNX, .npy and .npz; the format is detected from the file's bytes.")
 
-    @Argument(help: "The weight file.") var file: String
+    @Argument(help: "The weight file, or a Hugging Face save_pretrained folder (shards merged).") var file: String
     @Option(help: "Dot path to a nested state dict in a PyTorch checkpoint (e.g. model or state.ema).") var key: String?
     @Flag(help: "Print {\"format\", \"tensors\": [{\"name\", \"dtype\", \"shape\"}]} as JSON.") var json = false
 

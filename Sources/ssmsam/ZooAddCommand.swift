@@ -14,14 +14,14 @@ struct ZooAddCommand: ParsableCommand {
             and the package lands only if its weights have the catalogued sha256 (and its golden outputs match the entry's, when it has them).
             """)
 
-    @Argument(help: "The checkpoint (.pth, .onnx, .safetensors, .npz: anything convert reads).") var checkpoint: String
+    @Argument(help: "The checkpoint (.pth, .onnx, .safetensors, .npz, a Hugging Face save_pretrained folder: anything convert reads).") var checkpoint: String
     @Option(help: "Model id, e.g. ssm-sam/vit_b/liver.") var id: String?
     @Option(help: "Semantic version, e.g. 1.0.0.") var version: String?
     @Option(help: "A catalogue entry folder this checkpoint must reproduce (its metadata is used).") var catalogueEntry: String?
     @Option(help: "A catalogue folder (e.g. zoo): the entry whose checkpoint has this file's sha256 is used.") var catalogue: String?
     @Option(help: "Installed base model ID@VERSION: makes a delta on it.") var base: String?
     @Option(help: "License (an SPDX-like id such as apache-2.0; default: other).") var license: String?
-    @Option(help: "Architecture JSON (a SAM config); default: the .json beside the checkpoint, the base's, or detected from shapes.") var config: String?
+    @Option(help: "Architecture JSON (the toolkit's SAM config, or a transformers config.json); default: the checkpoint's own (a folder's config.json, the .json beside it), the base's, or detected from shapes.") var config: String?
     @Option(help: "Dot path to the state dict inside a nested PyTorch checkpoint.") var key: String?
     @Option(help: "One-line description for the card.") var description: String?
     @Option(help: "Organ (e.g. liver).") var organ: String?

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 import Formats
 import SAM
 import Zoo
@@ -78,13 +79,53 @@ final class RoundTripTests: XCTestCase {
         XCTAssert(readme.contains("base_model: \"test/sam-small-random\""))
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("config.json"))) as! [String: Any]
         XCTAssertEqual(config["ssmsam_id"] as? String, "ssm-sam/small/liver")
-        // The merged weights are the tuned checkpoint, tensor for tensor.
+        // transformers' SamConfig, complete: the sub-configs with this architecture's values.
+        XCTAssertEqual(config["model_type"] as? String, "sam")
+        XCTAssertEqual(config["architectures"] as? [String], ["SamModel"])
+        let vision = config["vision_config"] as! [String: Any], decoder = config["mask_decoder_config"] as! [String: Any]
+        XCTAssertEqual(vision["hidden_size"] as? Int, 64)
+        XCTAssertEqual(vision["global_attn_indexes"] as? [Int], [1, 3])
+        XCTAssertEqual(vision["num_pos_feats"] as? Int, 16)
+        XCTAssertEqual(decoder["num_attention_heads"] as? Int, 4)
+        XCTAssertEqual(decoder["layer_norm_eps"] as? Double, 1e-5, "segment_anything's decoder eps, which these weights were made with")
+        XCTAssertEqual((config["prompt_encoder_config"] as! [String: Any])["image_embedding_size"] as? Int, 8)
+        // The merged weights are the tuned checkpoint, tensor for tensor, under SamModel's names.
         let merged = try SafeTensors.read(out.appendingPathComponent("model.safetensors")).tensors
         let tuned = try SafeTensors.read(work.appendingPathComponent("tuned.safetensors")).tensors
-        XCTAssertEqual(merged.count, tuned.count)
-        for (name, t) in tuned.entries { XCTAssertEqual(merged[name], t, name) }
+        XCTAssertTrue(merged.names.allSatisfy { !$0.hasPrefix("image_encoder.") })
+        XCTAssertNotNil(merged["vision_encoder.layers.0.layer_norm1.weight"])
+        XCTAssertNotNil(merged["shared_image_embedding.positional_embedding"])
+        let official = HuggingFaceNames.toOfficial(merged)
+        XCTAssertEqual(official.count, tuned.count)
+        for (name, t) in tuned.entries { XCTAssertEqual(official[name], t, name) }
+        // The toolkit reads the folder back with its config.json.
+        XCTAssertEqual(try SAMModelStore.config(for: out), ZooFixtures.config)
         // A second export into the now non-empty folder is refused.
         assertThrows(["already exists and is not empty"]) { try HFExport.export(p, base: base, to: out) }
+    }
+
+    /// MobileSAM's TinyViT has no SamModel equivalent: the folder is in the toolkit's own format, and says so.
+    func testTinyViTExportsInTheToolkitsOwnFormat() throws {
+        let work = try ZooFixtures.temporaryDirectory(self)
+        let checkpoint = ZooFixtures.repo.appendingPathComponent("Tests/SAMTests/Fixtures/mobilesam_small.safetensors")
+        let (weights, meta) = try SafeTensors.read(checkpoint)
+        let json = try JSONSerialization.jsonObject(with: Data(meta["config"]!.utf8)) as! [String: Any]
+        var r = PackageRequest(checkpoint: checkpoint, id: "test/mobilesam-small", version: "1.0.0")
+        r.config = try SAMConfig.detect(from: weights, file: "mobilesam_small", decoderHeads: (json["decoder_heads"] as! NSNumber).intValue)
+        r.config?.encoder.imageSize = (json["image_size"] as! NSNumber).intValue
+        try PackageBuilder.build(r, into: work.appendingPathComponent("p"), toolkitVersion: "test")
+        let p = try ZooPackage.read(work.appendingPathComponent("p"))
+        let out = work.appendingPathComponent("hf")
+        try HFExport.export(p, base: nil, to: out)
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("config.json"))) as! [String: Any]
+        XCTAssertNil(config["model_type"], "no model_type: transformers refuses the folder instead of filling random weights")
+        XCTAssertEqual(config["format"] as? String, SAMModelStore.configFormat)
+        XCTAssertEqual(try SAMModelStore.config(for: out), r.config)
+        let exported = try SafeTensors.read(out.appendingPathComponent("model.safetensors")).tensors
+        XCTAssertEqual(Set(exported.names), Set(weights.names), "official names")
+        let card = try String(contentsOf: out.appendingPathComponent("README.md"), encoding: .utf8)
+        XCTAssertTrue(card.hasPrefix("---\nlicense: other\nlibrary_name: ssmsam\n"), card)
+        XCTAssertTrue(card.contains("no transformers `SamModel` equivalent"), card)
     }
 
     func testCardComesFromTheManifest() throws {

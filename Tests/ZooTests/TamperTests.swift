@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 import Formats
 import TensorCore
 import Zoo

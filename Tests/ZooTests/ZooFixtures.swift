@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 import Formats
 import SAM
 import Zoo
@@ -94,16 +95,5 @@ enum ZooFixtures {
         let dst = dir.deletingLastPathComponent().appendingPathComponent(name)
         try FileManager.default.copyItem(at: dir, to: dst)
         return dst
-    }
-}
-
-/// Asserts that `body` throws an error whose description contains every fragment.
-func assertThrows(_ fragments: [String], file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) {
-    do {
-        try body()
-        XCTFail("expected an error containing \(fragments)", file: file, line: line)
-    } catch {
-        let text = "\(error)"
-        for f in fragments { XCTAssert(text.contains(f), "error does not contain '\(f)':\n\(text)", file: file, line: line) }
     }
 }
