@@ -5,6 +5,10 @@ import Foundation
 public enum ImageIO {
     /// Reads a PNG or JPEG, recognised by its first bytes.
     public static func read(_ url: URL) throws -> Image8 {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ToolkitError(.invalidArgument, subject: url.path, "is a folder, expected a PNG or JPEG image file")
+        }
         guard let handle = FileHandle(forReadingAtPath: url.path) else {
             let exists = FileManager.default.fileExists(atPath: url.path)
             throw ToolkitError(.missingFile, subject: url.path, exists ? "cannot open for reading" : "no such file")

@@ -38,6 +38,12 @@ final class ImageLimitsTests: XCTestCase {
         XCTAssertNoThrow(try ImageIO.read(ImagingTests.fixtures.appendingPathComponent("rgb.jpg")))
     }
 
+    func testAFolderIsNamedAsOne() {
+        XCTAssertThrowsError(try ImageIO.read(FileManager.default.temporaryDirectory)) { e in
+            XCTAssert("\(e)".contains("is a folder, expected a PNG or JPEG image file"), "\(e)")
+        }
+    }
+
     private func crc32(_ data: Data) -> UInt32 {
         var c: UInt32 = 0xFFFF_FFFF
         for b in data {
