@@ -17,6 +17,7 @@ struct EncodeCommand: ParsableCommand {
 
     func run() throws {
         try CLIErrors.report {
+            try OutputPaths.check([("--out", out)])
             let sam = try model.load()
             let picture = try ImageIO.read(URL(fileURLWithPath: image)).rgb()
             let (input, _) = try SAMPreprocessing(modelSize: sam.imageEncoder.inputSize)

@@ -27,6 +27,7 @@ struct SSMBaselineCommand: ParsableCommand {
 
     func run() throws {
         try CLIErrors.report {
+            try OutputPaths.check([("--out", out), ("--logits", logits), ("--overlay", overlay)])
             guard let kind = ZeroShotPrompt(rawValue: prompt) else {
                 throw ValidationError("--prompt \(prompt): expected one of \(ZeroShotPrompt.allCases.map(\.rawValue).joined(separator: ", "))")
             }

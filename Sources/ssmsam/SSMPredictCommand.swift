@@ -25,6 +25,7 @@ struct SSMPredictCommand: ParsableCommand {
 
     func run() throws {
         try CLIErrors.report {
+            try OutputPaths.check([("--out", out), ("--logits", logits), ("--overlay", overlay), ("--points-out", pointsOut)])
             let m = try SSMSAMStore.load(URL(fileURLWithPath: model))
             let s = try ImageIO.read(URL(fileURLWithPath: support)).rgb(), q = try ImageIO.read(URL(fileURLWithPath: query)).rgb()
             let maskFile = try BinaryMaskFile(supportMask)

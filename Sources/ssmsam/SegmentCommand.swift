@@ -27,6 +27,7 @@ struct SegmentCommand: ParsableCommand {
     func run() throws {
         try CLIErrors.report {
             guard !point.isEmpty || box != nil else { throw ValidationError("give at least one --point or a --box") }
+            try OutputPaths.check([("--out", out), ("--logits", logits), ("--overlay", overlay)])
             let sam = try model.load()
             let picture = try ImageIO.read(URL(fileURLWithPath: image)).rgb()
             let (w, h) = (picture.width, picture.height)

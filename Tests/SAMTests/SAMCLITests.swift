@@ -49,6 +49,7 @@ final class SAMCLITests: XCTestCase {
             (["--point", "3,2,nan"], "label must be 1, 0 or -1"),
             (["--point", "-10,20"], "point (-10.0, 20.0) is outside the"),
             (["--box", "10,8,3,2"], "is inverted: expected X0 <= X1 and Y0 <= Y1"),
+            (["--point", "3,2", "--logits", "/no/such/folder/l.npy"], "--logits /no/such/folder/l.npy: the folder /no/such/folder does not exist"),
             (["--point", "3,nan"], "finite numbers"),
             (["--point", "300,2"], "outside the"),
             (["--box", "1,2,3"], "expected X0,Y0,X1,Y1"),
@@ -58,6 +59,7 @@ final class SAMCLITests: XCTestCase {
             let r = try run(["segment", "--model", model, "--image", image, "--out", out] + extra)
             XCTAssertNotEqual(r.code, 0, "\(extra)")
             XCTAssertTrue(r.err.contains(message), "\(extra): \(r.err)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out), "\(extra): a failed run left \(out)")
         }
         var r = try run(["segment", "--model", model, "--image", work.appendingPathComponent("missing.png").path, "--point", "1,1", "--out", out])
         XCTAssertEqual(r.code, 1); XCTAssertTrue(r.err.contains("missing.png"), r.err)
