@@ -66,7 +66,7 @@ struct ConvertCommand: ParsableCommand {
                 // The native format: a SAM checkpoint gets its architecture as JSON beside the weights.
                 if let config {
                     try SAMModelStore.writeConfig(config, to: configURL)
-                    FileHandle.standardError.write(Data("wrote \(configURL.path): SAM \(config.preset ?? "custom") architecture\n".utf8))
+                    print("wrote \(configURL.path): SAM \(config.preset ?? "custom") architecture")
                 } else if ours {
                     // A config left from an earlier conversion would describe other weights.
                     try FileManager.default.removeItem(at: configURL)
@@ -79,7 +79,7 @@ struct ConvertCommand: ParsableCommand {
             }
             progress.finish()
             let naming = convention.map { ", \($0 == .official ? "official" : "Hugging Face SamModel") names" } ?? ""
-            FileHandle.standardError.write(Data("wrote \(output): \(dict.count) tensors, \(InspectCommand.grouped(dict.parameterCount)) values\(naming)\n".utf8))
+            print("wrote \(output): \(dict.count) tensors, \(InspectCommand.grouped(dict.parameterCount)) values\(naming)")
         }
     }
 }

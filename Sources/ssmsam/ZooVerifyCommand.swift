@@ -12,6 +12,7 @@ struct ZooVerifyCommand: ParsableCommand {
     @Argument(help: "ID[@VERSION], a .tar archive, or a package folder.") var entry: String
     @Flag(help: "Rerun the golden inputs (base + delta for a delta) and compare with the stored outputs.") var numbers = false
     @Flag(help: "Fail unless a key the registry trusts signed the package.") var strict = false
+    @Flag(help: "Print the report as JSON (reference, ok, signature, passed, issues with file and message); the exit code is the same.") var json = false
     @OptionGroup var registryOptions: RegistryOptions
 
     func run() throws {
@@ -34,11 +35,18 @@ struct ZooVerifyCommand: ParsableCommand {
             } else {
                 report = try registry.verify(try ModelReference(parsing: entry), numbers: numbers, strict: strict)
             }
-            printReport(report)
+            if json {
+                let object: [String: Any] = ["reference": report.reference, "ok": report.ok, "signature": report.signature.short,
+                                             "signature_detail": report.signature.description, "passed": report.passed,
+                                             "issues": report.issues.map { ["file": $0.file, "message": $0.message] }]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
+            } else {
+                printReport(report)
+            }
             guard report.ok else {
                 throw ToolkitError(.verificationFailed, subject: entry, "verification failed: \(report.issues.count) issue\(report.issues.count == 1 ? "" : "s")")
             }
-            print("verified \(report.reference)")
+            if !json { print("verified \(report.reference)") }
         }
     }
 }

@@ -241,6 +241,13 @@ final class SSMSAMPackageTests: XCTestCase {
         XCTAssert(r.out.contains("ok    numbers: golden 1-shot adaptation reproduced"), r.out)
         r = try run(["zoo", "list"])
         XCTAssert(r.out.split(separator: "\n").contains { $0.hasPrefix("test/ssm-cli@1.0.0") && $0.contains("trusted:lab") && $0.contains("verified") }, r.out)
+        r = try run(["zoo", "list", "--json"])
+        let listed = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[String: String]])
+        XCTAssertEqual(listed.first { $0["entry"] == "test/ssm-cli@1.0.0" }?["signature"], "trusted:lab")
+        r = try run(["zoo", "verify", "test/ssm-cli@1.0.0", "--json", "--strict"])
+        let verified = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        XCTAssertEqual(verified["ok"] as? Bool, true)
+        XCTAssertEqual(verified["signature"] as? String, "trusted:lab")
         let pth = dir.appendingPathComponent("twin.pth").path
         r = try run(["zoo", "export", "test/ssm-cli@1.0.0", "--pth", pth])
         XCTAssertEqual(r.code, 0, r.err)
