@@ -61,11 +61,11 @@ public struct EvaluationRunner {
     private func evaluate(organs: [String], methods: (String) throws -> [EpisodeMethod], bank: SliceBank, info: RunInfo,
                           into work: URL, progress: (String) -> Void) throws -> EvaluationRecord {
         let t0 = Date()
-        let volume = try NIfTIReader.readVolume(image)
+        let volume = try VolumeReader.read(image)
         var source = SupportSource.sameVolume
         var supportImages = volume
         if let sv = supportVolume {
-            supportImages = try NIfTIReader.readVolume(sv.image)
+            supportImages = try VolumeReader.read(sv.image)
             source = .separateVolume(supportImages, try NIfTIReader.readLabels(sv.labels, matching: supportImages))
         }
         var results: [String: EvaluationRecord.OrganResult] = [:]
