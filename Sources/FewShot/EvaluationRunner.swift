@@ -147,7 +147,11 @@ public struct EvaluationRunner {
         var labels = [Int32](repeating: 0, count: n * volume.dims[2])
         for (k, m) in masks { for i in 0..<n where m[i] != 0 { labels[k * n + i] = id } }
         let lv = LabelVolume(dims: volume.dims, spacing: volume.spacing, labels: labels, affine: volume.affine, source: url.path)
-        try NIfTIWriter.writeLabels(lv, like: image, to: url)
+        // A DICOM series has no NIfTI header to copy: the prediction takes the header of the label map, which
+        // was checked to lie on the series' grid (same dims and affine) before any prediction is written.
+        var isDir: ObjCBool = false
+        let series = FileManager.default.fileExists(atPath: image.path, isDirectory: &isDir) && isDir.boolValue
+        try NIfTIWriter.writeLabels(lv, like: series ? self.labels : image, to: url)
     }
 
     private func writePanels(organ: String, episodes: [Episode], volume: Volume, supportVolume: Volume, truth: LabelVolume, id: Int32,
