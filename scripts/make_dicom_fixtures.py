@@ -13,12 +13,18 @@ MedicalDataTests/Fixtures:
                         slice normal (a left-handed RAS affine), shuffled
   dicom_flipped_j2k.nii.gz
   dicom_uneven/         4 slices at 0, 2, 4 and 7 mm along the normal (refused: uneven spacing)
+  dicom_real_expected.json
+                        the real JPEG 2000 series in ../shared/data/abdomen-ct-dicom/series as pydicom (pixel data
+                        decoded by pylibjpeg-openjpeg) and nibabel's as_closest_canonical see it: shape, zooms,
+                        affine, per-slice HU sums and sample voxels (written only where ../shared is present)
 
 A series and its NIfTI come from one array `hu[i, j, k]` and one RAS affine A (voxel (i, j, k) -> mm): the
 DICOM side uses LPS = diag(-1, -1, 1) A, ImageOrientationPatient = the unit columns 0 and 1 of it,
 PixelSpacing = [|col 1|, |col 0|], ImagePositionPatient of slice k = LPS (0, 0, k), pixel (row j, column i) =
 stored[i, j, k]. The Swift tests read both and require identical Volumes.
 """
+import glob
+import json
 import os
 import random
 
@@ -31,6 +37,7 @@ from pydicom.valuerep import format_number_as_ds
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MD = os.path.join(ROOT, "Tests", "MedicalDataTests", "Fixtures")
+SERIES = os.path.join(ROOT, "..", "shared", "data", "abdomen-ct-dicom", "series")
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 SLOPE, INTERCEPT = 2.0, -1024.0
 
@@ -56,7 +63,8 @@ def write_series(folder, stored, affine, compress=False, positions=None, seed=0)
     dx, dy = np.linalg.norm(col0), np.linalg.norm(col1)
     iop = list(col0 / dx) + list(col1 / dy)
     nx, ny, nz = stored.shape
-    series_uid, study_uid = generate_uid(), generate_uid()
+    name = os.path.basename(folder)  # UIDs derived from the names: the fixtures are the same on every run
+    series_uid, study_uid = generate_uid(entropy_srcs=[name, "series"]), generate_uid(entropy_srcs=[name, "study"])
     rng = random.Random(seed)
     order = list(range(nz))
     rng.shuffle(order)  # the file names and InstanceNumbers follow this order, not the slices'
@@ -64,7 +72,7 @@ def write_series(folder, stored, affine, compress=False, positions=None, seed=0)
         pos = positions[k] if positions is not None else (lps @ np.array([0.0, 0.0, k, 1.0]))[:3]
         meta = FileMetaDataset()
         meta.MediaStorageSOPClassUID = CT_IMAGE_STORAGE
-        meta.MediaStorageSOPInstanceUID = generate_uid()
+        meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[name, str(k)])
         meta.TransferSyntaxUID = ExplicitVRLittleEndian
         ds = Dataset()
         ds.file_meta = meta
@@ -127,6 +135,45 @@ def main():
     write_series(os.path.join(MD, "dicom_uneven"), stored, a,
                  positions=[[1.0, 1.0, z] for z in (0.0, 2.0, 4.0, 7.0)])
     print("dicom_uneven", stored.shape)
+    real_expected()
+
+
+def real_expected():
+    """The real series read independently of the toolkit: pydicom for the slices, numpy for the order and
+    the affine, nibabel for the canonical orientation."""
+    files = sorted(glob.glob(os.path.join(SERIES, "*")))
+    if not files:
+        print("dicom_real_expected.json: skipped (no", SERIES + ")")
+        return
+    slices = [pydicom.dcmread(f) for f in files]
+    iop = np.array(slices[0].ImageOrientationPatient, float)
+    row, col = iop[:3], iop[3:]
+    normal = np.cross(row, col)
+    slices.sort(key=lambda d: float(np.dot(np.array(d.ImagePositionPatient, float), normal)))
+    pos = np.array([d.ImagePositionPatient for d in slices], float)
+    gap = float(np.dot(pos[-1] - pos[0], normal)) / (len(slices) - 1)
+    dy, dx = (float(v) for v in slices[0].PixelSpacing)
+    lps = np.eye(4)
+    lps[:3, 0], lps[:3, 1], lps[:3, 2], lps[:3, 3] = row * dx, col * dy, normal * gap, pos[0]
+    affine = np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
+    hu = np.stack([d.pixel_array.T.astype(np.float64) * float(d.RescaleSlope) + float(d.RescaleIntercept)
+                   for d in slices], axis=2).astype(np.float32)
+    canon = nib.as_closest_canonical(nib.Nifti1Image(hu, affine))
+    data = np.asarray(canon.dataobj)
+    rng = np.random.default_rng(11)
+    samples = [[int(rng.integers(0, n)) for n in data.shape] for _ in range(20)]
+    out = {
+        "shape": list(data.shape),
+        "zooms": [float(z) for z in canon.header.get_zooms()],
+        "affine": canon.affine.tolist(),
+        "source_codes": "".join(nib.aff2axcodes(affine)),
+        "min": float(data.min()), "max": float(data.max()),
+        "slice_sums": [float(data[:, :, k].astype(np.float64).sum()) for k in range(data.shape[2])],
+        "samples": [[i, j, k, float(data[i, j, k])] for i, j, k in samples],
+    }
+    with open(os.path.join(MD, "dicom_real_expected.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    print("dicom_real_expected.json", out["shape"], out["zooms"], out["source_codes"], out["min"], out["max"])
 
 
 if __name__ == "__main__":

@@ -127,6 +127,32 @@ final class DICOMSeriesTests: XCTestCase {
         XCTAssertGreaterThan(labels.voxelCount(try LabelMap.totalSegmentator.id(of: "liver")), 0)
     }
 
+    /// GDCM's decoding, the order and the canonical grid against pydicom + pylibjpeg-openjpeg + nibabel on the real
+    /// series (dicom_real_expected.json, scripts/make_dicom_fixtures.py).
+    func testRealSeriesMatchesPydicomAndNibabel() throws {
+        try TestAssets.require(Self.realSeries, "the shared DICOM CT series", howToGet: "put the team's shared folder beside the repository (../shared/data/abdomen-ct-dicom)")
+        let expected = try TestPaths.json("dicom_real_expected.json")
+        let v = try VolumeReader.read(Self.realSeries)
+        XCTAssertEqual(v.dims, expected["shape"] as? [Int])
+        XCTAssertEqual(v.spacing, expected["zooms"] as? [Double])
+        XCTAssertEqual(v.sourceOrientation, expected["source_codes"] as? String)
+        let affine = try XCTUnwrap(expected["affine"] as? [[Double]])
+        for r in 0..<4 { for c in 0..<4 { XCTAssertEqual(v.affine[r][c], affine[r][c], accuracy: 1e-9, "affine [\(r)][\(c)]") } }
+        let range = v.intensityRange
+        XCTAssertEqual(Double(range.min), expected["min"] as? Double)
+        XCTAssertEqual(Double(range.max), expected["max"] as? Double)
+        let sums = try XCTUnwrap(expected["slice_sums"] as? [Double])
+        let n = v.dims[0] * v.dims[1]
+        for k in 0..<v.dims[2] {
+            let sum = v.data[(k * n)..<((k + 1) * n)].reduce(0.0) { $0 + Double($1) }
+            XCTAssertEqual(sum, sums[k], "slice \(k)")
+        }
+        for sample in try XCTUnwrap(expected["samples"] as? [[Double]]) {
+            let (i, j, k) = (Int(sample[0]), Int(sample[1]), Int(sample[2]))
+            XCTAssertEqual(Double(v[i, j, k]), sample[3], "voxel (\(i), \(j), \(k))")
+        }
+    }
+
     func testDataInspectAcceptsASeriesFolder() throws {
         try TestAssets.require(Self.realSeries, "the shared DICOM CT series", howToGet: "put the team's shared folder beside the repository (../shared/data/abdomen-ct-dicom)")
         let r = try SSMSAMProcess.run(["data", "inspect", Self.realSeries.path, "--labels", Self.realLabels.path, "--json"],
