@@ -5,7 +5,7 @@ import PackageDescription
 //   Diagnostics (the one error type) under everything
 //   C shims, FileIO -> TensorCore -> Formats -> NN -> SAM -> SSMSAM -> FewShot -> Zoo -> ssmsam CLI
 //   C shims, FileIO -> Imaging -> MedicalData (independent of TensorCore) -> ssmsam CLI
-//   C shims (CPNG, CJPEG, CNIfTI) -> Imaging -> MedicalData -> FewShot -> ssmsam CLI
+//   C shims (CPNG, CJPEG, CNIfTI, CGDCM) -> Imaging -> MedicalData -> FewShot -> ssmsam CLI
 //   SSMSAM -> FewShot (few-shot learning joins the model and the protocol's data layer)
 let package = Package(
     name: "SSMSAM",
@@ -50,13 +50,18 @@ let package = Package(
         .target(name: "CNIfTI", cSettings: [.headerSearchPath("nifti-include")],
                 linkerSettings: [.linkedLibrary("nifti2"), .linkedLibrary("znz"),
                                  .linkedLibrary("z"), .linkedLibrary("m")]),
+        // DICOM through GDCM (Debian libgdcm-dev, which decodes JPEG 2000): C++ behind a small C header
+        // (Sources/CGDCM/include/cgdcm.h). GDCM ships no pkg-config file; its headers live in a versioned folder.
+        .target(name: "CGDCM", cxxSettings: [.unsafeFlags(["-I/usr/include/gdcm-3.0"])],
+                linkerSettings: [.linkedLibrary("gdcmMSFF"), .linkedLibrary("gdcmDSED"), .linkedLibrary("gdcmDICT"),
+                                 .linkedLibrary("gdcmIOD"), .linkedLibrary("gdcmCommon"), .linkedLibrary("stdc++")]),
 
         // 8-bit images: PNG/JPEG input, PNG output, mask tints, contours and points.
         .target(name: "Imaging", dependencies: ["CPNG", "CJPEG", "FileIO", "Diagnostics"]),
 
-        // Medical volumes (NIfTI), intensity presets, label maps, datasets and the few-shot protocol's
+        // Medical volumes (NIfTI files, DICOM series), intensity presets, label maps, datasets and the few-shot protocol's
         // data layer (settings, folds, chunks, episodes, 3-D Dice). Deliberately independent of TensorCore.
-        .target(name: "MedicalData", dependencies: ["CNIfTI", "Imaging", "Diagnostics", "FileIO"]),
+        .target(name: "MedicalData", dependencies: ["CNIfTI", "CGDCM", "Imaging", "Diagnostics", "FileIO"]),
 
         // The toolkit's one error type (kind, file or object, message), shared by every module.
         .target(name: "Diagnostics"),

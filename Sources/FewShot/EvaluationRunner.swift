@@ -61,11 +61,11 @@ public struct EvaluationRunner {
     private func evaluate(organs: [String], methods: (String) throws -> [EpisodeMethod], bank: SliceBank, info: RunInfo,
                           into work: URL, progress: (String) -> Void) throws -> EvaluationRecord {
         let t0 = Date()
-        let volume = try NIfTIReader.readVolume(image)
+        let volume = try VolumeReader.read(image)
         var source = SupportSource.sameVolume
         var supportImages = volume
         if let sv = supportVolume {
-            supportImages = try NIfTIReader.readVolume(sv.image)
+            supportImages = try VolumeReader.read(sv.image)
             source = .separateVolume(supportImages, try NIfTIReader.readLabels(sv.labels, matching: supportImages))
         }
         var results: [String: EvaluationRecord.OrganResult] = [:]
@@ -147,7 +147,11 @@ public struct EvaluationRunner {
         var labels = [Int32](repeating: 0, count: n * volume.dims[2])
         for (k, m) in masks { for i in 0..<n where m[i] != 0 { labels[k * n + i] = id } }
         let lv = LabelVolume(dims: volume.dims, spacing: volume.spacing, labels: labels, affine: volume.affine, source: url.path)
-        try NIfTIWriter.writeLabels(lv, like: image, to: url)
+        // A DICOM series has no NIfTI header to copy: the prediction takes the header of the label map, which
+        // was checked to lie on the series' grid (same dims and affine) before any prediction is written.
+        var isDir: ObjCBool = false
+        let series = FileManager.default.fileExists(atPath: image.path, isDirectory: &isDir) && isDir.boolValue
+        try NIfTIWriter.writeLabels(lv, like: series ? self.labels : image, to: url)
     }
 
     private func writePanels(organ: String, episodes: [Episode], volume: Volume, supportVolume: Volume, truth: LabelVolume, id: Int32,

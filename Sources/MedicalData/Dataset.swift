@@ -97,7 +97,7 @@ public struct Dataset: Sendable {
 
     /// Loads a case's image and label volumes (the label map checked against the image's grid).
     public func load(_ c: DatasetCase) throws -> (image: Volume, labels: LabelVolume) {
-        let image = try NIfTIReader.readVolume(c.image)
+        let image = try VolumeReader.read(c.image)
         return (image, try NIfTIReader.readLabels(c.labels, matching: image))
     }
 

@@ -55,7 +55,7 @@ public struct FewShotTestCase: Sequence {
     /// Loads the test volume and its labels from files, so the caller never holds the query labels.
     public init(image: URL, labels: URL, organ: String, labelMap: LabelMap, chunks c: Int,
                 support: SupportSource = .sameVolume) throws {
-        let v = try NIfTIReader.readVolume(image)
+        let v = try VolumeReader.read(image)
         try self.init(volume: v, labels: try NIfTIReader.readLabels(labels, matching: v), organ: organ,
                       labelMap: labelMap, chunks: c, support: support)
     }

@@ -8,7 +8,7 @@ struct DataEpisodesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "episodes", abstract: "List the 1-shot chunks of an organ: slices, support slice, query slices.")
 
-    @Argument(help: "The test image volume (.nii or .nii.gz).")
+    @Argument(help: "The test image volume: a NIfTI file (.nii or .nii.gz) or a folder of DICOM slices.")
     var volume: String
 
     @Option(name: .long, help: "The test volume's label map.")
@@ -32,13 +32,13 @@ struct DataEpisodesCommand: ParsableCommand {
         try CLIErrors.report {
             let map = try labelMapOption.labelMap()
             _ = try map.id(of: organ)
-            let v = try NIfTIReader.readVolume(URL(fileURLWithPath: volume))
+            let v = try VolumeReader.read(URL(fileURLWithPath: volume))
             let l = try NIfTIReader.readLabels(URL(fileURLWithPath: labels), matching: v)
             var source = SupportSource.sameVolume
             switch (supportVolume, supportLabels) {
             case (nil, nil): break
             case let (sv?, sl?):
-                let s = try NIfTIReader.readVolume(URL(fileURLWithPath: sv))
+                let s = try VolumeReader.read(URL(fileURLWithPath: sv))
                 source = .separateVolume(s, try NIfTIReader.readLabels(URL(fileURLWithPath: sl), matching: s))
             default:
                 throw ToolkitError(.invalidArgument, "--support-volume and --support-labels go together")

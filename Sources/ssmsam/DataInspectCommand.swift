@@ -9,7 +9,7 @@ struct DataInspectCommand: ParsableCommand {
         abstract: "Print dims, spacing, orientation, intensity range and per-organ voxel counts and slice ranges.",
         discussion: "Slice indices are in the canonical RAS+ order (slice 0 is the most inferior).")
 
-    @Argument(help: "The image volume (.nii or .nii.gz).")
+    @Argument(help: "The image volume: a NIfTI file (.nii or .nii.gz) or a folder of DICOM slices.")
     var volume: String
 
     @Option(name: .long, help: "A label map on the same grid.")
@@ -22,7 +22,7 @@ struct DataInspectCommand: ParsableCommand {
 
     func run() throws {
         try CLIErrors.report {
-            let v = try NIfTIReader.readVolume(URL(fileURLWithPath: volume))
+            let v = try VolumeReader.read(URL(fileURLWithPath: volume))
             let map = try labelMapOption.labelMap()
             var organs: [(name: String, voxels: Int, range: ClosedRange<Int>?, count: Int)] = []
             if let labels {

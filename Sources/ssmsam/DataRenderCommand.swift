@@ -10,7 +10,7 @@ struct DataRenderCommand: ParsableCommand {
         abstract: "Render an axial slice to an 8-bit PNG with label (and prediction) overlays.",
         discussion: "Radiological view: the patient's right on the image's left, anterior at the top.")
 
-    @Argument(help: "The image volume (.nii or .nii.gz).")
+    @Argument(help: "The image volume: a NIfTI file (.nii or .nii.gz) or a folder of DICOM slices.")
     var volume: String
 
     @Option(name: .long, help: "Axial slice index (canonical order, 0 = most inferior).")
@@ -39,7 +39,7 @@ struct DataRenderCommand: ParsableCommand {
             let map = try labelMapOption.labelMap()
             let names = organs.map { $0.split(separator: ",").map { LabelMap.normalise(String($0)) } } ?? map.organNames
             let ids = try names.map { try map.id(of: $0) }
-            let v = try NIfTIReader.readVolume(URL(fileURLWithPath: volume))
+            let v = try VolumeReader.read(URL(fileURLWithPath: volume))
             _ = try v.slice(slice)
             var overlays: [SliceRenderer.Overlay] = []
             if let labels {

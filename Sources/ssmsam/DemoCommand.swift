@@ -27,7 +27,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "The SAM base (model name or checkpoint).") var model = "mobile_sam"
     @Option(help: "A meta-trained SSM-SAM model, run folder or zoo:ID[@VERSION] (default: fresh heads on --model).") var ssmModel: String?
     static let sharedCT = "../shared/data/abdomen-ct/ct-full.nii.gz", sharedLabels = "../shared/data/abdomen-ct/labels-full.nii.gz"
-    @Option(help: "CT volume (NIfTI); without it, the shared CT, or a synthetic phantom when that is absent.") var volume: String?
+    @Option(help: "CT volume (NIfTI file or DICOM series folder); without it, the shared CT, or a synthetic phantom when that is absent.") var volume: String?
     @Option(help: "Its label map (NIfTI).") var labels: String?
     @Option(help: "Label-map preset (totalseg, synapse, chaos) or name=id,...") var preset = "totalseg"
     @Option(help: "Organ to segment (default: liver on CT, the left thalamus on the MRI template).") var organ: String?
@@ -52,7 +52,7 @@ struct DemoCommand: ParsableCommand {
             if volume == nil && !fm.fileExists(atPath: Self.sharedCT) && fm.fileExists(atPath: Self.templateMRI) && fm.fileExists(atPath: Self.templateLabels) {
                 // No CT beside this clone: a real labelled MRI from Debian's mricron-data (scripts/setup installs it).
                 (organ, intensity) = (self.organ ?? "thalamus_l", self.intensity ?? "mri")
-                ct = try NIfTIReader.readVolume(URL(fileURLWithPath: Self.templateMRI))
+                ct = try VolumeReader.read(URL(fileURLWithPath: Self.templateMRI))
                 truth = try NIfTIReader.readLabels(URL(fileURLWithPath: Self.templateLabels), matching: ct)
                 let map = preset == "totalseg" ? try LabelMap.named("thalamus_l=77,thalamus_r=78,caudate_l=71,caudate_r=72,putamen_l=73,putamen_r=74,hippocampus_l=37,hippocampus_r=38")
                     : try LabelMap.named(preset)
@@ -63,7 +63,7 @@ struct DemoCommand: ParsableCommand {
                 (id, source) = (SyntheticPhantom.organID, "a synthetic phantom (no \(Self.sharedCT) and no \(Self.templateMRI) here; give --volume and --labels for real data)")
             } else {
                 let (v, l) = (volume ?? Self.sharedCT, labels ?? Self.sharedLabels)
-                ct = try NIfTIReader.readVolume(URL(fileURLWithPath: v))
+                ct = try VolumeReader.read(URL(fileURLWithPath: v))
                 truth = try NIfTIReader.readLabels(URL(fileURLWithPath: l), matching: ct)
                 (id, source) = (try LabelMap.named(preset).id(of: organ), "CT \(v)")
             }

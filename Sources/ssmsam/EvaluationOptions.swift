@@ -11,7 +11,7 @@ import Zoo
 /// one or more SSM-SAM variants and the zero-shot baselines on the same chunks of one volume.
 struct EvaluationOptions: ParsableArguments {
     @Option(help: "The SAM model of the zero-shot baselines (default: the built-in mobile_sam).") var base = "mobile_sam"
-    @Option(help: "The CT/MR volume (NIfTI).") var volume: String
+    @Option(help: "The CT/MR volume (NIfTI file or DICOM series folder).") var volume: String
     @Option(help: "Its label map (NIfTI, same grid).") var labels: String
     @Option(help: "Label-map preset (totalseg, synapse, chaos) or name=id,...") var preset = "totalseg"
     @Option(help: "Intensity preset: ct, mri, window:LO:HI or percentile:P.") var intensity = "ct"
@@ -20,7 +20,7 @@ struct EvaluationOptions: ParsableArguments {
     @Option(help: "Fine-tuning steps for models without learned rates (and with --fine-tune).") var steps = 5
     @Option(help: "The fine-tuning learning rate (a few steps: larger than the meta-learner's outer 2e-4).") var fineTuneRate: Float = 1e-3
     @Option(help: "Setting the models were trained in (1 or 2), for the record.") var setting = 1
-    @Option(help: "A separate support volume (SSL-ALPNet's protocol).") var supportVolume: String?
+    @Option(help: "A separate support volume (SSL-ALPNet's protocol; NIfTI or DICOM folder).") var supportVolume: String?
     @Option(help: "Its label map.") var supportLabels: String?
     @Flag(help: "Skip the zero-shot baselines.") var noBaselines = false
     @Option(help: "The output folder (new).") var out: String

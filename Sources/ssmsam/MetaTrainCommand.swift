@@ -23,7 +23,7 @@ struct MetaTrainCommand: ParsableCommand {
         """)
 
     @Option(help: "The SAM base (model name or checkpoint), frozen.") var base = "mobile_sam"
-    @Option(help: "A CT/MR volume (NIfTI) for training.") var volume: String?
+    @Option(help: "A CT/MR volume for training (NIfTI file or DICOM series folder).") var volume: String?
     @Option(help: "Its label map (NIfTI).") var labels: String?
     @Option(help: "A dataset: a folder with images/ and labels/, or a JSON/CSV manifest.") var data: String?
     @Option(help: "Label-map preset (totalseg, synapse, chaos) or name=id,...") var preset = "totalseg"
@@ -115,7 +115,7 @@ struct MetaTrainCommand: ParsableCommand {
     func loadVolumes() throws -> [(image: Volume, labels: LabelVolume)] {
         switch (volume, labels, data) {
         case let (v?, l?, nil):
-            let image = try NIfTIReader.readVolume(URL(fileURLWithPath: v))
+            let image = try VolumeReader.read(URL(fileURLWithPath: v))
             return [(image, try NIfTIReader.readLabels(URL(fileURLWithPath: l), matching: image))]
         case let (nil, nil, d?):
             let url = URL(fileURLWithPath: d), map = try LabelMap.named(preset)

@@ -111,7 +111,7 @@ struct ZooPublishCommand: ParsableCommand {
         guard let volume = string(data, "volume"), let labels = string(data, "labels"), !volume.isEmpty, let organ else {
             throw ValidationError("the run record names no volume, labels and test organ: give --support, --support-mask and --query")
         }
-        let ct = try NIfTIReader.readVolume(URL(fileURLWithPath: volume))
+        let ct = try VolumeReader.read(URL(fileURLWithPath: volume))
         let truth = try NIfTIReader.readLabels(URL(fileURLWithPath: labels), matching: ct)
         let id = try LabelMap.named(string(training, "label_map") ?? "totalseg").id(of: organ)
         guard let range = truth.sliceRange(id), range.count >= 2 else { throw ValidationError("\(labels) shows \(organ) on fewer than 2 slices") }

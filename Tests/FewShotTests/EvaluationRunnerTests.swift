@@ -64,6 +64,26 @@ final class EvaluationRunnerTests: XCTestCase {
         XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: out.path)), files)
     }
 
+    /// `eval --volume DIR`: a DICOM series is evaluated like a NIfTI file; its predictions take the label map's
+    /// header (a series has none to copy) and lie on the series' grid.
+    func testADICOMSeriesIsEvaluatedAndItsPredictionsLieOnItsGrid() throws {
+        let shared = Self.abdomen.deletingLastPathComponent().appendingPathComponent("abdomen-ct-dicom")
+        let series = try TestAssets.require(shared.appendingPathComponent("series"), "the shared DICOM CT series",
+                                            howToGet: "put the team's shared folder beside the repository (../shared/data/abdomen-ct-dicom)")
+        let labels = shared.appendingPathComponent("labels.nii.gz")
+        let model = try FewShotFixtures.tinyModel()
+        let bank = SliceBank(imageSize: model.config.base.encoder.imageSize, preset: .ct, ssm: model)
+        let runner = EvaluationRunner(image: series, labels: labels, labelMap: .totalSegmentator, preset: .ct, chunks: 2)
+        let out = dir.appendingPathComponent("dicom")
+        let record = try runner.run(organs: ["spleen"], methods: { _ in
+            [SSMSAMMethod(name: "ssmsam", model: model, adaptation: try FineTuner(model: model, steps: 1, learningRate: 1e-3))]
+        }, bank: bank, info: EvaluationRunner.RunInfo(), out: out)
+        XCTAssertEqual(record.organs["spleen"]?.methods["ssmsam"]?.querySlices, 18, "20 slices, 2 supports")
+        let volume = try VolumeReader.read(series)
+        let predicted = try NIfTIReader.readLabels(out.appendingPathComponent("prediction_spleen.nii.gz"), matching: volume)
+        XCTAssertEqual(predicted.dims, [512, 512, 20])
+    }
+
     func testScrambledQueryLabelsGiveIdenticalPredictions() throws {
         let labels = Self.abdomen.appendingPathComponent("labels.nii.gz")
         let truth = try NIfTIReader.readLabels(labels)
