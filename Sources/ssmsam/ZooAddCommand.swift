@@ -66,30 +66,23 @@ struct ZooAddCommand: ParsableCommand {
             if let p = `protocol` { r.protocolSettings = try jsonArgument(p, option: "--protocol") }
             if let m = metrics { r.metrics = try jsonArgument(m, option: "--metrics") }
 
-            let fm = FileManager.default
-            let target = out.map { URL(fileURLWithPath: $0) }
-            if let target, fm.fileExists(atPath: target.path) { throw ValidationError("--out \(target.path) already exists") }
-            let parent = target?.deletingLastPathComponent() ?? fm.temporaryDirectory
-            let tmp = parent.appendingPathComponent(".zoo-add-\(getpid())-\(UUID().uuidString.prefix(8))")
-            defer { try? fm.removeItem(at: tmp) }
-            let m = try PackageBuilder.build(r, into: tmp, toolkitVersion: ToolkitVersion.string)
-            if let catalogueEntry, known == nil {
-                let issues = try Catalogue.compare(built: try ZooPackage.read(tmp), with: URL(fileURLWithPath: catalogueEntry))
-                guard issues.isEmpty else {
-                    throw ToolkitError(.verificationFailed, subject: checkpoint, "does not reproduce the catalogue entry \(catalogueEntry):\n"
-                                   + issues.map { "  \($0)" }.joined(separator: "\n"))
+            var m: Manifest! = nil
+            let landing = try PackageDestination(out: out, registry: registry).land(tag: "add", numbers: true) { tmp in
+                m = try PackageBuilder.build(r, into: tmp, toolkitVersion: ToolkitVersion.string)
+                if let catalogueEntry, known == nil {
+                    let issues = try Catalogue.compare(built: try ZooPackage.read(tmp), with: URL(fileURLWithPath: catalogueEntry))
+                    guard issues.isEmpty else {
+                        throw ToolkitError(.verificationFailed, subject: checkpoint, "does not reproduce the catalogue entry \(catalogueEntry):\n"
+                                       + issues.map { "  \($0)" }.joined(separator: "\n"))
+                    }
+                    print("matches the catalogue entry \(catalogueEntry): weights sha256" + (FileManager.default.fileExists(
+                        atPath: catalogueEntry + "/" + PackageLayout.goldenOutputs) ? " and golden outputs" : ""))
                 }
-                print("matches the catalogue entry \(catalogueEntry): weights sha256" + (FileManager.default.fileExists(
-                    atPath: catalogueEntry + "/" + PackageLayout.goldenOutputs) ? " and golden outputs" : ""))
             }
-            if let target {
-                guard rename(tmp.path, target.path) == 0 else { throw ValidationError("cannot move the package to \(target.path)") }
-                print("wrote \(target.path): \(m.reference) (\(m.kind.rawValue), \(m.weights.tensors) tensors)")
-            } else {
-                switch try registry.install(from: tmp) {
-                case .installed(let e): print("added \(e.reference) (\(m.kind.rawValue), \(m.weights.tensors) tensors) to \(registry.root.path)")
-                case .alreadyInstalled(let e): print("\(e.reference) is already installed, unchanged")
-                }
+            switch landing {
+            case .wrote(let target): print("wrote \(target.path): \(m.reference) (\(m.kind.rawValue), \(m.weights.tensors) tensors)")
+            case .installed(let e): print("added \(e.reference) (\(m.kind.rawValue), \(m.weights.tensors) tensors) to \(registry.root.path)")
+            case .alreadyInstalled(let e): print("\(e.reference) is already installed, unchanged")
             }
         }
     }

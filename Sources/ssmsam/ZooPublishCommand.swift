@@ -72,26 +72,19 @@ struct ZooPublishCommand: ParsableCommand {
             default: throw ValidationError("--weights \(weights): expected f32, f16 or q4")
             }
 
-            let fm = FileManager.default
-            let target = out.map { URL(fileURLWithPath: $0) }
-            if let target, fm.fileExists(atPath: target.path) { throw ValidationError("--out \(target.path) already exists") }
-            let parent = target?.deletingLastPathComponent() ?? fm.temporaryDirectory
-            try fm.createDirectory(at: parent, withIntermediateDirectories: true)
-            let tmp = parent.appendingPathComponent(".zoo-publish-\(getpid())-\(UUID().uuidString.prefix(8))")
-            let token = InterruptCleanup.register(tmp)
-            defer { try? fm.removeItem(at: tmp); InterruptCleanup.forget(token) }
             print("publishing \(modelURL.path) as \(id)@\(version) on \(basePackage.manifest.reference) (golden adaptation: \(golden.method.rawValue), \(golden.steps) steps)")
-            let (m, error) = try SSMSAMPublisher.publish(r, into: tmp, toolkitVersion: ToolkitVersion.string)
-            if r.encoding != .f32 { print(String(format: "weights stored as %@: largest weight error %.3g", weights, error)) }
-            if let key { try ManifestSignature.sign(package: tmp, key: try SigningKey.read(URL(fileURLWithPath: key))) }
-            if let target {
-                guard rename(tmp.path, target.path) == 0 else { throw ValidationError("cannot move the package to \(target.path)") }
-                print("wrote \(target.path): \(m.reference) (ssm-sam delta on \(m.base!.reference), \(m.weights.tensors) tensors)")
-            } else {
-                switch try registry.install(from: tmp, numbers: false) {
-                case .installed(let e): print("published \(e.reference) into \(registry.root.path)")
-                case .alreadyInstalled(let e): print("\(e.reference) is already installed, unchanged")
-                }
+            var m: Manifest! = nil
+            // The publisher has just computed the golden outputs from the package as written: no rerun on install.
+            let landing = try PackageDestination(out: out, registry: registry).land(tag: "publish", numbers: false) { tmp in
+                let (manifest, error) = try SSMSAMPublisher.publish(r, into: tmp, toolkitVersion: ToolkitVersion.string)
+                m = manifest
+                if r.encoding != .f32 { print(String(format: "weights stored as %@: largest weight error %.3g", weights, error)) }
+                if let key { try ManifestSignature.sign(package: tmp, key: try SigningKey.read(URL(fileURLWithPath: key))) }
+            }
+            switch landing {
+            case .wrote(let target): print("wrote \(target.path): \(m.reference) (ssm-sam delta on \(m.base!.reference), \(m.weights.tensors) tensors)")
+            case .installed(let e): print("published \(e.reference) into \(registry.root.path)")
+            case .alreadyInstalled(let e): print("\(e.reference) is already installed, unchanged")
             }
         }
     }
