@@ -43,6 +43,10 @@ public struct Image8: Equatable, Sendable {
         set { pixels[(y * width + x) * channels + c] = newValue }
     }
 
+    /// The image read as a binary mask, one flag per pixel: inside where the first channel is above 127 (how a
+    /// mask PNG is read everywhere, whatever its channel count).
+    public var binaryMask: [Bool] { stride(from: 0, to: pixels.count, by: channels).map { pixels[$0] > 127 } }
+
     /// The image with 3 channels (grey repeated); RGB images are returned unchanged.
     public func rgb() -> Image8 {
         if channels == 3 { return self }

@@ -75,7 +75,7 @@ public struct AdaptationGolden: Codable, Equatable, Sendable {
             throw ToolkitError(.mismatch, subject: directory.appendingPathComponent(supportMask).path,
                                "is \(maskImage.width) x \(maskImage.height), the support \(support.width) x \(support.height)")
         }
-        let mask = stride(from: 0, to: maskImage.pixels.count, by: maskImage.channels).map { maskImage.pixels[$0] > 127 }
+        let mask = maskImage.binaryMask
         guard mask.contains(true) else {
             throw ToolkitError(.invalidFile, subject: directory.appendingPathComponent(supportMask).path, "is empty: the support needs a labelled pixel")
         }

@@ -9,6 +9,6 @@ struct BinaryMaskFile {
     init(_ path: String) throws {
         let image = try ImageIO.read(URL(fileURLWithPath: path))
         (width, height) = (image.width, image.height)
-        mask = stride(from: 0, to: image.pixels.count, by: image.channels).map { image.pixels[$0] > 127 }
+        mask = image.binaryMask
     }
 }
