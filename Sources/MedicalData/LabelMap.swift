@@ -22,17 +22,23 @@ public struct LabelMap: Sendable, Equatable {
     /// TotalSegmentator v2: 1 spleen, 2 right kidney, 3 left kidney, 5 liver.
     public static let totalSegmentator = LabelMap(name: "totalseg", organs: ["spleen": 1, "right_kidney": 2, "left_kidney": 3, "liver": 5])
 
-    /// A preset by name (`synapse`/`btcv`, `chaos`, `totalseg`/`totalsegmentator`), or a custom map
+    /// The AAL brain atlas (the values of `aal.nii.gz` in Debian's mricron-data, from its `aal.nii.txt`): the deep grey
+    /// structures and the hippocampi, left and right.
+    public static let aal = LabelMap(name: "aal", organs: ["hippocampus_l": 37, "hippocampus_r": 38, "caudate_l": 71, "caudate_r": 72,
+                                                           "putamen_l": 73, "putamen_r": 74, "thalamus_l": 77, "thalamus_r": 78])
+
+    /// A preset by name (`synapse`/`btcv`, `chaos`, `totalseg`/`totalsegmentator`, `aal`), or a custom map
     /// written `name=id,name=id` (e.g. `liver=6,spleen=1`).
     public static func named(_ text: String) throws -> LabelMap {
         switch text.lowercased() {
         case "synapse", "btcv", "abd-30", "abd30": return .synapse
         case "chaos", "chaos-t2": return .chaos
         case "totalseg", "totalsegmentator", "totalseg-v2": return .totalSegmentator
+        case "aal": return .aal
         default: break
         }
         guard text.contains("=") else {
-            throw ToolkitError(.invalidArgument, "unknown label-map preset '\(text)': expected synapse, chaos, totalseg or name=id,name=id")
+            throw ToolkitError(.invalidArgument, "unknown label-map preset '\(text)': expected synapse, chaos, totalseg, aal or name=id,name=id")
         }
         var organs: [String: Int32] = [:]
         for pair in text.split(separator: ",") {

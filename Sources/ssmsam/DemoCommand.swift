@@ -29,7 +29,7 @@ struct DemoCommand: ParsableCommand {
     static let sharedCT = "../shared/data/abdomen-ct/ct-full.nii.gz", sharedLabels = "../shared/data/abdomen-ct/labels-full.nii.gz"
     @Option(help: "CT volume (NIfTI file or DICOM series folder); without it, the shared CT, or a synthetic phantom when that is absent.") var volume: String?
     @Option(help: "Its label map (NIfTI).") var labels: String?
-    @Option(help: "Label-map preset (totalseg, synapse, chaos) or name=id,...") var preset = "totalseg"
+    @Option(help: "Label-map preset (totalseg, synapse, chaos, aal) or name=id,... (default: totalseg, or aal on the MRI template).") var preset: String?
     @Option(help: "Organ to segment (default: liver on CT, the left thalamus on the MRI template).") var organ: String?
     @Option(help: "Intensity preset: ct, mri, window:LO:HI or percentile:P (default: ct, or mri on the MRI template).") var intensity: String?
     /// Real labelled data from a Debian package (`mricron-data`, installed by scripts/setup): the Colin 27 T1 MRI
@@ -47,16 +47,14 @@ struct DemoCommand: ParsableCommand {
             guard (volume == nil) == (labels == nil) else { throw ValidationError("--volume and --labels go together") }
             let start = Date()
             let ct: Volume, truth: LabelVolume, id: Int32, source: String
-            var organ = self.organ ?? "liver", intensity = self.intensity ?? "ct"
+            var organ = self.organ ?? "liver", intensity = self.intensity ?? "ct", preset = self.preset ?? "totalseg"
             let fm = FileManager.default
             if volume == nil && !fm.fileExists(atPath: Self.sharedCT) && fm.fileExists(atPath: Self.templateMRI) && fm.fileExists(atPath: Self.templateLabels) {
                 // No CT beside this clone: a real labelled MRI from Debian's mricron-data (scripts/setup installs it).
-                (organ, intensity) = (self.organ ?? "thalamus_l", self.intensity ?? "mri")
+                (organ, intensity, preset) = (self.organ ?? "thalamus_l", self.intensity ?? "mri", self.preset ?? "aal")
                 ct = try VolumeReader.read(URL(fileURLWithPath: Self.templateMRI))
                 truth = try NIfTIReader.readLabels(URL(fileURLWithPath: Self.templateLabels), matching: ct)
-                let map = preset == "totalseg" ? try LabelMap.named("thalamus_l=77,thalamus_r=78,caudate_l=71,caudate_r=72,putamen_l=73,putamen_r=74,hippocampus_l=37,hippocampus_r=38")
-                    : try LabelMap.named(preset)
-                (id, source) = (try map.id(of: organ), "the Colin 27 T1 MRI template with the AAL atlas (Debian mricron-data; no \(Self.sharedCT) here)")
+                (id, source) = (try LabelMap.named(preset).id(of: organ), "the Colin 27 T1 MRI template with the AAL atlas (Debian mricron-data; no \(Self.sharedCT) here)")
             } else if volume == nil && !fm.fileExists(atPath: Self.sharedCT) {
                 // Neither: the method on a synthetic phantom, said as such.
                 (ct, truth) = SyntheticPhantom.make(seed: seed)
