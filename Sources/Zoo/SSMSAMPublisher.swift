@@ -19,6 +19,11 @@ public struct PublishRequest {
         case f16
         /// 4-bit residuals on the heads' initialisation from `seed` (`ResidualCodec`): about an eighth of f32.
         case q4Residual(seed: UInt64)
+
+        /// The name `record.json` gives it.
+        public var name: String {
+            switch self { case .f32: return "f32"; case .f16: return "f16"; case .q4Residual: return ResidualCodec.encoding }
+        }
     }
 
     public var model: URL
@@ -133,7 +138,7 @@ public enum SSMSAMPublisher {
         try SafeTensors.write(outputs, to: directory.appendingPathComponent(PackageLayout.goldenOutputs))
 
         var record: [String: JSONValue] = ["training": r.training ?? .null, "evaluation": r.evaluation ?? .null,
-                                           "weights_encoding": .string(initialisation == nil ? (r.encoding == .f16 ? "f16" : "f32") : ResidualCodec.encoding),
+                                           "weights_encoding": .string(r.encoding.name),
                                            "weights_encoding_max_error": .number(Double(encodingError))]
         record["golden_source"] = r.golden.source.map { .string($0) } ?? .null
         try AtomicFile.write(try PackageBuilder.prettyJSON(JSONValue.object(record)), to: directory.appendingPathComponent(PackageLayout.record))
@@ -155,7 +160,6 @@ public enum SSMSAMPublisher {
                                ("meta_learning", "meta_learning"), ("epochs", "epochs")] {
                 if let v = t[from] { proto[to] = v }
             }
-            if case .number(let s)? = proto["setting"] { proto["setting"] = .number(s) }
         }
         guard case .object(let e)? = evaluation else { return (proto.isEmpty ? nil : .object(proto), nil) }
         guard case .object(let organs)? = e["organs"] else {
