@@ -35,6 +35,14 @@ enum FewShotFixtures {
         return model
     }
 
+    /// The tiny MobileSAM base as model files in `dir` (`base.safetensors` + `base.json`), for CLI runs.
+    static func writeTinyBase(in dir: URL) throws -> URL {
+        let base = dir.appendingPathComponent("base.safetensors")
+        try FileManager.default.copyItem(at: tests.appendingPathComponent("SAMTests/Fixtures/mobilesam_small.safetensors"), to: base)
+        try SAMModelStore.writeConfig(try self.base(tiny: true).config, to: dir.appendingPathComponent("base.json"))
+        return base
+    }
+
     /// The small SAM bases of the SAM tests (MobileSAM small, or the small ViT SAM), decoder included.
     static func base(tiny: Bool) throws -> SAMModel {
         let baseName = tiny ? "mobilesam_small.safetensors" : "sam_small.safetensors"

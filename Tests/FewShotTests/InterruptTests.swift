@@ -16,9 +16,7 @@ final class InterruptTests: XCTestCase {
         // The small models as files: the SSM-SAM model, and its SAM base (weights + config) for the baselines.
         let model = dir.appendingPathComponent("m.safetensors")
         try SSMSAMStore.save(try FewShotFixtures.tinyModel(), to: model)
-        let base = dir.appendingPathComponent("base.safetensors")
-        try FileManager.default.copyItem(at: FewShotFixtures.tests.appendingPathComponent("SAMTests/Fixtures/mobilesam_small.safetensors"), to: base)
-        try SAMModelStore.writeConfig(try FewShotFixtures.base(tiny: true).config, to: dir.appendingPathComponent("base.json"))
+        let base = try FewShotFixtures.writeTinyBase(in: dir)
         let p = Process()
         p.executableURL = try SSMSAMProcess.binary(near: Bundle(for: Self.self))
         p.arguments = ["eval", "--model", model.path, "--base", base.path, "--volume", ct.path,

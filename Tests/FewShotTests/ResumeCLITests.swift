@@ -13,9 +13,7 @@ final class ResumeCLITests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let base = dir.appendingPathComponent("base.safetensors")
-        try FileManager.default.copyItem(at: FewShotFixtures.tests.appendingPathComponent("SAMTests/Fixtures/mobilesam_small.safetensors"), to: base)
-        try SAMModelStore.writeConfig(try FewShotFixtures.base(tiny: true).config, to: dir.appendingPathComponent("base.json"))
+        let base = try FewShotFixtures.writeTinyBase(in: dir)
         func arguments(_ out: URL) -> [String] {
             ["meta-train", "--base", base.path, "--volume", ct.path, "--labels", EvaluationRunnerTests.abdomen.appendingPathComponent("labels.nii.gz").path,
              "--test-organ", "liver", "--epochs", "3", "--steps", "1", "--queries", "1", "--chunks", "2", "--tasks", "2", "--seed", "3", "--out", out.path]
