@@ -89,6 +89,7 @@ typedef void (*omp_set_fn)(int);
 typedef int (*omp_get_fn)(void);
 
 static pthread_once_t dnnlOnce = PTHREAD_ONCE_INIT;
+static void *dnnlHandle;
 static dnnl_sgemm_fn dnnlSgemm;
 static dnnl_isa_fn dnnlISA;
 static omp_set_fn ompSetThreads;
@@ -112,7 +113,12 @@ static void dnnl_load(void) {
         const dnnl_version_view *v = version();
         snprintf(dnnlVersion, sizeof dnnlVersion, "%d.%d.%d", v->major, v->minor, v->patch);
     }
-    if (sgemm && ompSetThreads && ompMaxThreads) dnnlSgemm = sgemm;
+    if (sgemm && ompSetThreads && ompMaxThreads) { dnnlSgemm = sgemm; dnnlHandle = h; }
+}
+
+void *ssm_dnnl_symbol(const char *name) { return ssm_dnnl_available() ? dlsym(dnnlHandle, name) : NULL; }
+void ssm_dnnl_set_threads(int threads) {
+    if (ssm_dnnl_available() && threads > 0 && ompMaxThreads() != threads) ompSetThreads(threads);
 }
 
 int ssm_dnnl_available(void) { pthread_once(&dnnlOnce, dnnl_load); return dnnlSgemm != NULL; }
@@ -122,6 +128,6 @@ int ssm_dnnl_isa(void) { return ssm_dnnl_available() && dnnlISA ? dnnlISA() : -1
 int ssm_dnnl_sgemm(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
                    const float *b, long ldb, float beta, float *c, long ldc, int threads) {
     if (!ssm_dnnl_available()) return -1;
-    if (threads > 0 && ompMaxThreads() != threads) ompSetThreads(threads);
+    ssm_dnnl_set_threads(threads);
     return dnnlSgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }

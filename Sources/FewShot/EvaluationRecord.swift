@@ -33,6 +33,8 @@ public struct EvaluationRecord: Codable {
     public var toolkit: String
     public var date: String
     public var processor: String
+    /// The arithmetic of the encoder's weight products ("fp32", "bf16"); absent in records before it was kept.
+    public var precision: String?
     public var volume: String
     public var volumeSHA256: String
     public var labels: String
@@ -53,7 +55,7 @@ public struct EvaluationRecord: Codable {
     public var wallSeconds: Double
 
     enum CodingKeys: String, CodingKey {
-        case toolkit, date, processor, volume, labels, preset, setting, chunks, steps, threshold, organs
+        case toolkit, date, processor, precision, volume, labels, preset, setting, chunks, steps, threshold, organs
         case volumeSHA256 = "volume_sha256", labelMap = "label_map", supportSource = "support_source"
         case primaryMethod = "primary_method", meanDice = "mean_dice", meanDiceByMethod = "mean_dice_by_method"
         case wallSeconds = "wall_seconds"

@@ -15,6 +15,8 @@ public struct EvaluationRunner {
     /// What the record says about the run that the runner cannot know itself.
     public struct RunInfo {
         public var toolkit = "", processor = "", volumeSHA256 = "", setting = "1"
+        /// The encoder's GEMM precision ("fp32" or "bf16").
+        public var precision = "fp32"
         public var models: [String: (name: String, sha256: String)] = [:]
         public var steps: Int?
         public init() {}
@@ -129,7 +131,7 @@ public struct EvaluationRunner {
         }
         let record = EvaluationRecord(
             toolkit: info.toolkit, date: ISO8601DateFormatter().string(from: Date()), processor: info.processor,
-            volume: image.path, volumeSHA256: info.volumeSHA256, labels: labels.path, labelMap: labelMap.name,
+            precision: info.precision, volume: image.path, volumeSHA256: info.volumeSHA256, labels: labels.path, labelMap: labelMap.name,
             preset: "\(preset)", setting: info.setting, supportSource: supportVolume.map { "separate: \($0.image.path)" } ?? "same volume",
             chunks: chunks, steps: info.steps, threshold: 0, primaryMethod: primary, organs: results,
             meanDice: results.values.map(\.dice).reduce(0, +) / Double(max(results.count, 1)), meanDiceByMethod: means,

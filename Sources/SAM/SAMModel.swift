@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import Formats
 import NN
@@ -11,6 +12,11 @@ public struct SAMModel: Module {
     public let imageEncoder: any SAMImageEncoder
     public let promptEncoder: PromptEncoder
     public let maskDecoder: MaskDecoder
+    /// bf16 copies of the weights when the model runs in bf16 (`inPrecision(.bf16)`); nil in fp32.
+    public private(set) var bf16Weights: BF16Weights?
+
+    /// The arithmetic of the model's products on its weights.
+    public var precision: GEMMPrecision { bf16Weights == nil ? .fp32 : .bf16 }
 
     /// The model of a configuration with placeholder values (load a checkpoint or call `initialize`);
     /// every parameter requires a gradient, as in a freshly built PyTorch module.
@@ -41,22 +47,41 @@ public struct SAMModel: Module {
         if !trainable { freeze() }
     }
 
+    /// The same model with its weight products in `precision`. For bf16 the weights (every matrix and
+    /// convolution kernel) are converted once, here; throws, with the reason, on a CPU or installation
+    /// that cannot run bf16 (`GEMMPrecision.unsupportedReason`).
+    public func inPrecision(_ precision: GEMMPrecision) throws -> SAMModel {
+        var m = self
+        switch precision {
+        case .fp32: m.bf16Weights = nil
+        case .bf16:
+            if let why = GEMMPrecision.unsupportedReason(.bf16) { throw ToolkitError(.unsupported, why) }
+            if bf16Weights == nil { m.bf16Weights = BF16Weights(parameters.map(\.value)) }
+        }
+        return m
+    }
+
+    /// Runs `body` in the model's precision.
+    public func inModelPrecision<T>(_ body: () throws -> T) rethrows -> T {
+        try ReducedPrecision.with(bf16Weights, body)
+    }
+
     /// Image embedding of a preprocessed (1, 3, S, S) input, without recording a graph.
     public func encode(_ input: Tensor, taps: [Int] = []) -> (embedding: Tensor, taps: [Tensor]) {
-        Variable.noGrad {
+        inModelPrecision { Variable.noGrad {
             let r = imageEncoder(Variable(input), taps: taps)
             return (r.embedding.value, r.taps.map(\.value))
-        }
+        } }
     }
 
     /// Low-res logits (1, K, 4H, 4W) and IoU (1, K) for one prompt set on an image embedding.
     public func predict(embedding: Tensor, points: [PromptPoint], box: PromptBox? = nil, maskInput: Tensor? = nil,
                         multimask: Bool) -> (lowResLogits: Tensor, iou: Tensor) {
-        Variable.noGrad {
+        inModelPrecision { Variable.noGrad {
             let (sparse, dense) = promptEncoder(points: points, box: box, mask: maskInput.map { Variable($0) })
             let r = maskDecoder(embedding: Variable(embedding), densePE: Variable(promptEncoder.densePositionalEncoding()),
                                 sparse: sparse, dense: dense, multimask: multimask)
             return (r.masks.value, r.iou.value)
-        }
+        } }
     }
 }

@@ -6,11 +6,16 @@ import Foundation
 /// (`BLAS.gemm`, GEMMEngine.swift: OpenBLAS on the strongest kernel the CPU supports, or oneDNN).
 public enum BLAS {
     /// C = alpha * op(A) * op(B) + beta * C, row-major, op = transpose when the flag is set.
-    /// `lda`, `ldb`, `ldc` are the row strides of A, B and C as stored.
-    @inlinable
+    /// `lda`, `ldb`, `ldc` are the row strides of A, B and C as stored. Inside `ReducedPrecision.with`,
+    /// a product on a weight held there runs in bf16 (ReducedPrecision.swift).
     public static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if let held = ReducedPrecision.weights, m > 0, n > 0, k > 0,
+           bf16Product(held, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                       b: b, ldb: ldb, beta: beta, c: c, ldc: ldc) {
+            return
+        }
         sgemm(on: active.engine, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
               a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }

@@ -11,6 +11,7 @@ struct EncodeCommand: ParsableCommand {
         commandName: "encode", abstract: "Write the image embedding (1 x 256 x 64 x 64, float32 .npy) of an image.")
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var precision: PrecisionOption
     @Option(help: "The image (PNG or JPEG, grey or RGB).") var image: String
     @Option(help: "Output .npy file.") var out: String
     @Option(help: "Then run the encoder N more times on the same input and print the median.") var time: Int?
@@ -18,7 +19,7 @@ struct EncodeCommand: ParsableCommand {
     func run() throws {
         try CLIErrors.report {
             try OutputPaths.check([("--out", out)])
-            let sam = try model.load()
+            let sam = try precision.apply(model.load())
             let picture = try ImageIO.read(URL(fileURLWithPath: image)).rgb()
             let (input, _) = try SAMPreprocessing(modelSize: sam.imageEncoder.inputSize)
                 .modelInput(rgb: picture.pixels, width: picture.width, height: picture.height)

@@ -24,6 +24,7 @@ struct EvaluationOptions: ParsableArguments {
     @Option(help: "Its label map.") var supportLabels: String?
     @Flag(help: "Skip the zero-shot baselines.") var noBaselines = false
     @Option(help: "The output folder (new).") var out: String
+    @OptionGroup var precision: PrecisionOption
 
     /// One SSM-SAM variant: its name in the record, its model(s), and whether it adapts by fine-tuning even
     /// when its model has learned rates.
@@ -46,7 +47,7 @@ struct EvaluationOptions: ParsableArguments {
             loaded[text] = m
             return m
         }
-        let sam = try ZooModels.sam(base)
+        let sam = try precision.apply(ZooModels.sam(base))
         let firstText = mappings[0].model(for: organList[0])
         let first = try ssm(firstText).model
         let encoder = first.imageEncoder.stateDict()
@@ -64,6 +65,10 @@ struct EvaluationOptions: ParsableArguments {
         var info = EvaluationRunner.RunInfo()
         info.toolkit = ToolkitVersion.string
         info.processor = CPUInfo.host.summary
+        info.precision = try precision.chosen().rawValue
+        // SSM-SAM's frozen encoder (whose features the bank computes from `first`) in the same precision; the
+        // heads' weights are not converted, so adaptation and its gradients stay fp32.
+        let encoderBF16 = sam.precision == .bf16 ? BF16Weights(first.imageEncoder.parameters.map(\.value)) : nil
         info.volumeSHA256 = try FileDigest.sha256(of: URL(fileURLWithPath: volume)).hex
         info.setting = String(setting)
         for o in organList {
@@ -73,7 +78,7 @@ struct EvaluationOptions: ParsableArguments {
         let runner = EvaluationRunner(image: URL(fileURLWithPath: volume), labels: URL(fileURLWithPath: labels), labelMap: labelMap,
                                       preset: intensityPreset, chunks: chunks,
                                       supportVolume: supportVolume.map { (URL(fileURLWithPath: $0), URL(fileURLWithPath: supportLabels!)) })
-        return try runner.run(organs: organList, methods: { organ in
+        return try ReducedPrecision.with(encoderBF16) { try runner.run(organs: organList, methods: { organ in
             var methods: [EpisodeMethod] = try zip(variants, mappings).map { v, mapping in
                 let source = try ssm(mapping.model(for: organ))
                 let (m, rates) = (source.model, source.rates)
@@ -83,6 +88,6 @@ struct EvaluationOptions: ParsableArguments {
             }
             if !noBaselines { methods.append(zeroShot) }
             return methods
-        }, bank: bank, info: info, out: URL(fileURLWithPath: out), progress: { print($0) })
+        }, bank: bank, info: info, out: URL(fileURLWithPath: out), progress: { print($0) }) }
     }
 }

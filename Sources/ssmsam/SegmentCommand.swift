@@ -16,6 +16,7 @@ struct SegmentCommand: ParsableCommand {
             """)
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var precision: PrecisionOption
     @Option(help: "The image (PNG or JPEG).") var image: String
     @Option(parsing: .unconditionalSingleValue, help: "A prompt point X,Y[,LABEL]; repeat for more.") var point: [String] = []
     @Option(parsing: .unconditional, help: "A box X0,Y0,X1,Y1 (top-left corner first).") var box: String?
@@ -28,7 +29,7 @@ struct SegmentCommand: ParsableCommand {
         try CLIErrors.report {
             guard !point.isEmpty || box != nil else { throw ValidationError("give at least one --point or a --box") }
             try OutputPaths.check([("--out", out), ("--logits", logits), ("--overlay", overlay)])
-            let sam = try model.load()
+            let sam = try precision.apply(model.load())
             let picture = try ImageIO.read(URL(fileURLWithPath: image)).rgb()
             let (w, h) = (picture.width, picture.height)
             var points: [PromptPoint] = []

@@ -39,4 +39,23 @@ int ssm_dnnl_isa(void);
 int ssm_dnnl_sgemm(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
                    const float *b, long ldb, float beta, float *c, long ldc, int threads);
 
+/// A symbol of the loaded oneDNN (dlsym), or NULL when oneDNN or the symbol is missing.
+void *ssm_dnnl_symbol(const char *name);
+/// Sets oneDNN's OpenMP thread count for the calling thread (no-op when it is already `threads`).
+void ssm_dnnl_set_threads(int threads);
+
+/// 1 when oneDNN's matmul primitive can run bf16 products here (its API was found and a bf16 x bf16 -> f32
+/// matmul primitive could be created on the CPU engine), else 0. Thread-safe, decided once.
+int ssm_dnnl_bf16_available(void);
+
+/// Row-major C (f32) = alpha op(A) op(B) + beta C with A and B in bfloat16 (fp32 accumulation), on oneDNN's
+/// matmul primitive on `threads` threads. Returns dnnl_status_t (0 = success), or -1 when unavailable.
+int ssm_dnnl_gemm_bf16(int transA, int transB, long m, long n, long k, float alpha, const unsigned short *a, long lda,
+                       const unsigned short *b, long ldb, float beta, float *c, long ldc, int threads);
+
+/// bfloat16 of each float, rounded to nearest even (NaN stays NaN).
+void ssm_f32_to_bf16(const float *src, unsigned short *dst, long count);
+/// The float of each bfloat16 (exact).
+void ssm_bf16_to_f32(const unsigned short *src, float *dst, long count);
+
 #endif
