@@ -12,6 +12,7 @@ public struct PromptEncoder: Module {
     public let dim: Int, gridSize: Int, inputSize: Int
     /// `pe_layer.positional_encoding_gaussian_matrix` (2, dim/2): a buffer, never trained.
     public let gaussian: Buffer
+    private let densePECache = DerivedTensorCache()
     public let pointEmbeddings: [Embedding]
     public let notAPoint: Embedding, noMask: Embedding
     public let maskConv1: Conv2d, maskNorm1: LayerNorm2d, maskConv2: Conv2d, maskNorm2: LayerNorm2d, maskConv3: Conv2d
@@ -50,7 +51,13 @@ public struct PromptEncoder: Module {
     }
 
     /// The dense positional encoding of the embedding grid at pixel centres: (1, dim, grid, grid).
+    /// A function of the Gaussian matrix alone, so it is computed once per matrix and reused by every prompt
+    /// (the reference recomputes it per call: 4096 x dim sines and cosines).
     public func densePositionalEncoding() -> Tensor {
+        densePECache.value(for: gaussian.value) { computeDensePositionalEncoding() }
+    }
+
+    private func computeDensePositionalEncoding() -> Tensor {
         var coords: [(Float, Float)] = []
         for i in 0..<gridSize { for j in 0..<gridSize {
             coords.append(((Float(j) + 0.5) / Float(gridSize), (Float(i) + 0.5) / Float(gridSize)))
@@ -99,5 +106,20 @@ extension PromptEncoder {
     /// SAM draws the Gaussian matrix from a standard normal (scale 1); conv and norm layers keep their own.
     public func initializer(forKey key: String, shape: [Int]) -> Initializer? {
         key == "pe_layer.positional_encoding_gaussian_matrix" ? .normal(mean: 0, std: 1) : nil
+    }
+}
+
+/// One tensor derived from another, recomputed only when the source's values change (a loaded checkpoint
+/// replaces a buffer's value). Thread-safe.
+final class DerivedTensorCache: @unchecked Sendable {
+    private var source: Tensor?, derived: Tensor?
+    private let lock = NSLock()
+
+    func value(for current: Tensor, _ compute: () -> Tensor) -> Tensor {
+        lock.lock(); defer { lock.unlock() }
+        if let s = source, let d = derived, s == current { return d }
+        let d = compute()
+        (source, derived) = (current, d)
+        return d
     }
 }

@@ -2,6 +2,20 @@ import CKernels
 import Diagnostics
 import Foundation
 
+/// A binary element-wise operation as a type, so that `broadcastBinary` is specialised per operation.
+protocol BinaryElementOp {
+    func callAsFunction(_ a: Float, _ b: Float) -> Float
+}
+struct AddOp: BinaryElementOp { @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { a + b } }
+struct SubtractOp: BinaryElementOp { @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { a - b } }
+struct MultiplyOp: BinaryElementOp { @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { a * b } }
+struct DivideOp: BinaryElementOp { @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { a / b } }
+/// Any other operation, given as a closure (`zipMap`).
+struct ClosureOp: BinaryElementOp {
+    let op: (Float, Float) -> Float
+    @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { op(a, b) }
+}
+
 /// Element-wise arithmetic with PyTorch broadcasting (`torch.add`, `sub`, `mul`, `div`).
 extension Tensor {
     /// Per-dimension strides of `shape` read as if broadcast to `outShape` (0 where broadcast).
@@ -13,21 +27,23 @@ extension Tensor {
         }
     }
 
-    /// Applies `op` to the broadcast pair (a, b).
+    /// Applies `op` to the broadcast pair (a, b). Generic over the operation's type so that each operator
+    /// gets its own specialised loops with the arithmetic inlined (a closure here would be an indirect call
+    /// per element, inside the worker threads' closures where the optimiser cannot inline it).
     @inline(__always)
-    static func broadcastBinary(_ a: Tensor, _ b: Tensor, _ op: (Float, Float) -> Float) -> Tensor {
+    static func broadcastBinary<Op: BinaryElementOp>(_ a: Tensor, _ b: Tensor, _ op: Op) -> Tensor {
         if a.shape == b.shape {
-            var out = a
+            var out = Tensor(uninitializedShape: a.shape)
             out.data.withUnsafeMutableBufferPointer { o in
-                b.data.withUnsafeBufferPointer { pb in
-                    let po = o.baseAddress!, pbb = pb.baseAddress!
-                    Parallel.forRanges(o.count) { r in for i in r { po[i] = op(po[i], pbb[i]) } }
-                }
+                a.data.withUnsafeBufferPointer { pa in b.data.withUnsafeBufferPointer { pb in
+                    let po = o.baseAddress!, A = pa.baseAddress!, B = pb.baseAddress!
+                    Parallel.forRanges(o.count) { r in for i in r { po[i] = op(A[i], B[i]) } }
+                } }
             }
             return out
         }
         let shape = checked { try Shape.broadcast(a.shape, b.shape) }
-        var out = Tensor.zeros(shape)
+        var out = Tensor(uninitializedShape: shape)
         if shape.isEmpty { out.data[0] = op(a.data[0], b.data[0]); return out }
         let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
         let inner = shape[shape.count - 1], ia = sa[shape.count - 1], ib = sb[shape.count - 1]
@@ -45,8 +61,14 @@ extension Tensor {
                                 let idx = rem % outerShape[d]; rem /= outerShape[d]
                                 offA += idx * sa[d]; offB += idx * sb[d]
                             }
-                            let o = O + row * inner
-                            for j in 0..<inner { o[j] = op(A[offA + j * ia], B[offB + j * ib]) }
+                            let o = O + row * inner, x = A + offA, y = B + offB
+                            // The common cases as unit-stride or scalar loops (vectorised).
+                            switch (ia, ib) {
+                            case (1, 1): for j in 0..<inner { o[j] = op(x[j], y[j]) }
+                            case (1, 0): let v = y[0]; for j in 0..<inner { o[j] = op(x[j], v) }
+                            case (0, 1): let v = x[0]; for j in 0..<inner { o[j] = op(v, y[j]) }
+                            default: for j in 0..<inner { o[j] = op(x[j * ia], y[j * ib]) }
+                            }
                         }
                     }
                 }
@@ -98,13 +120,13 @@ extension Tensor {
     @inline(__always)
     public func zipMap(_ other: Tensor, _ op: (Float, Float) -> Float) -> Tensor {
         precondition(shape == other.shape, "zipMap: shapes \(shape) and \(other.shape) differ")
-        return Tensor.broadcastBinary(self, other, op)
+        return withoutActuallyEscaping(op) { Tensor.broadcastBinary(self, other, ClosureOp(op: $0)) }
     }
 
-    public static func + (a: Tensor, b: Tensor) -> Tensor { broadcastBinary(a, b, +) }
-    public static func - (a: Tensor, b: Tensor) -> Tensor { broadcastBinary(a, b, -) }
-    public static func * (a: Tensor, b: Tensor) -> Tensor { broadcastBinary(a, b, *) }
-    public static func / (a: Tensor, b: Tensor) -> Tensor { broadcastBinary(a, b, /) }
+    public static func + (a: Tensor, b: Tensor) -> Tensor { broadcastBinary(a, b, AddOp()) }
+    public static func - (a: Tensor, b: Tensor) -> Tensor { broadcastBinary(a, b, SubtractOp()) }
+    public static func * (a: Tensor, b: Tensor) -> Tensor { broadcastBinary(a, b, MultiplyOp()) }
+    public static func / (a: Tensor, b: Tensor) -> Tensor { broadcastBinary(a, b, DivideOp()) }
     public static func + (a: Tensor, s: Float) -> Tensor { a.map { $0 + s } }
     public static func - (a: Tensor, s: Float) -> Tensor { a.map { $0 - s } }
     public static func * (a: Tensor, s: Float) -> Tensor { a.map { $0 * s } }

@@ -16,6 +16,33 @@ extension Tensor {
         precondition(outer * n * inner == count, "normalized: \(outer)x\(n)x\(inner) does not cover shape \(shape)")
         var out = self
         var rstd = [Float](repeating: 0, count: outer * inner)
+        if inner > 1 {
+            // Channels-first (LayerNorm2d): statistics of a block of columns at once, walking the n rows of
+            // the block contiguously (vector loops) instead of one strided column at a time.
+            let block = 256, blocks = (inner + block - 1) / block
+            out.data.withUnsafeMutableBufferPointer { po in rstd.withUnsafeMutableBufferPointer { pr in
+                let P = po.baseAddress!, R = pr.baseAddress!
+                Parallel.forRanges(outer * blocks, costPerItem: n * block * 3) { r in
+                    var mean = [Double](repeating: 0, count: block), v = [Double](repeating: 0, count: block)
+                    var m32 = [Float](repeating: 0, count: block), inv = [Float](repeating: 0, count: block)
+                    for item in r {
+                        let o = item / blocks, c0 = (item % blocks) * block, w = Swift.min(block, inner - c0)
+                        let base = P + o * n * inner + c0
+                        for c in 0..<w { mean[c] = 0; v[c] = 0 }
+                        for k in 0..<n { let row = base + k * inner; for c in 0..<w { mean[c] += Double(row[c]) } }
+                        for c in 0..<w { mean[c] /= Double(n) }
+                        for k in 0..<n { let row = base + k * inner; for c in 0..<w { let d = Double(row[c]) - mean[c]; v[c] += d * d } }
+                        for c in 0..<w {
+                            inv[c] = Float(1 / (v[c] / Double(n) + Double(eps)).squareRoot())
+                            m32[c] = Float(mean[c])
+                            R[o * inner + c0 + c] = inv[c]
+                        }
+                        for k in 0..<n { let row = base + k * inner; for c in 0..<w { row[c] = (row[c] - m32[c]) * inv[c] } }
+                    }
+                }
+            } }
+            return NormalizationResult(normalized: out, inverseStd: rstd)
+        }
         out.data.withUnsafeMutableBufferPointer { po in
             rstd.withUnsafeMutableBufferPointer { pr in
                 let P = po.baseAddress!, R = pr.baseAddress!

@@ -7,25 +7,71 @@ extension Tensor {
         let newShape = order.map { shape[$0] }
         let src = strides
         let srcStrides = order.map { src[$0] }
-        var out = Tensor.zeros(newShape)
+        // Every element is written below: no zero fill.
+        var out = Tensor(uninitializedShape: newShape)
+        if count == 0 { return out }
         let inner = newShape.last ?? 1, innerStride = srcStrides.last ?? 1
-        let outer = Array(newShape.dropLast())
         data.withUnsafeBufferPointer { px in
             out.data.withUnsafeMutableBufferPointer { po in
                 let X = px.baseAddress!, O = po.baseAddress!
-                Parallel.forRanges(outer.product, costPerItem: inner) { r in
-                    for row in r {
-                        var rem = row, off = 0
-                        for d in stride(from: outer.count - 1, through: 0, by: -1) {
-                            let idx = rem % outer[d]; rem /= outer[d]; off += idx * srcStrides[d]
+                if innerStride == 1 {
+                    // The last axis stays last: copy contiguous runs.
+                    let outer = Array(newShape.dropLast()), outerStrides = Array(srcStrides.dropLast())
+                    Parallel.forRanges(outer.product, costPerItem: inner) { r in
+                        for row in r {
+                            let from = X + Self.offset(of: row, shape: outer, strides: outerStrides), to = O + row * inner
+                            // Short runs (attention heads): a loop; long ones: memcpy.
+                            if inner < 64 { for j in 0..<inner { to[j] = from[j] } } else { to.update(from: from, count: inner) }
                         }
-                        let o = O + row * inner
-                        for j in 0..<inner { o[j] = X[off + j * innerStride] }
                     }
+                } else {
+                    Self.tiledTranspose(X, O, order: order, newShape: newShape, srcStrides: srcStrides)
                 }
             }
         }
         return out
+    }
+
+    /// The source offset of flat index `index` of `shape` read through `strides`.
+    @inline(__always)
+    static func offset(of index: Int, shape: [Int], strides: [Int]) -> Int {
+        var rem = index, off = 0
+        for d in stride(from: shape.count - 1, through: 0, by: -1) {
+            let i = rem % shape[d]; rem /= shape[d]; off += i * strides[d]
+        }
+        return off
+    }
+
+    /// A permutation that moves the source's contiguous axis away from last: a batch of 2-D transposes between
+    /// output axis q (the source's last axis, unit stride in the source) and the output's last axis, done in
+    /// 16 x 16 tiles so that both reads and writes stay within a few cache lines.
+    static func tiledTranspose(_ X: UnsafePointer<Float>, _ O: UnsafeMutablePointer<Float>, order: [Int], newShape: [Int], srcStrides: [Int]) {
+        let rank = newShape.count
+        let q = order.firstIndex(of: rank - 1)!
+        let outStrides = Shape.strides(newShape)
+        let others = (0..<(rank - 1)).filter { $0 != q }
+        let batchShape = others.map { newShape[$0] }
+        let batchSrc = others.map { srcStrides[$0] }, batchDst = others.map { outStrides[$0] }
+        let rows = newShape[q], cols = newShape[rank - 1]
+        let rowStride = outStrides[q], colStride = srcStrides[rank - 1]
+        let tile = 16, rowTiles = (rows + tile - 1) / tile
+        let batch = batchShape.product
+        Parallel.forRanges(batch * rowTiles, costPerItem: tile * cols) { r in
+            for item in r {
+                let b = item / rowTiles, i0 = (item % rowTiles) * tile, i1 = Swift.min(rows, i0 + tile)
+                let s = X + offset(of: b, shape: batchShape, strides: batchSrc)
+                let d = O + offset(of: b, shape: batchShape, strides: batchDst)
+                var j0 = 0
+                while j0 < cols {
+                    let j1 = Swift.min(cols, j0 + tile)
+                    for i in i0..<i1 {
+                        let si = s + i, di = d + i * rowStride
+                        for j in j0..<j1 { di[j] = si[j * colStride] }
+                    }
+                    j0 = j1
+                }
+            }
+        }
     }
 
     /// Swaps the last two axes.

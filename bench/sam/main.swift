@@ -3,6 +3,8 @@
 // Run: swift run -c release sam-bench WEIGHTS.safetensors INPUT.safetensors [runs]
 //      swift run -c release sam-bench --train-step WEIGHTS.safetensors INPUT.safetensors [runs]  (TrainStep.swift)
 //      swift run -c release sam-bench --ssm-train-step MODEL.pth INPUT.safetensors [runs]      (SSMTrainStep.swift)
+//      swift run -c release sam-bench --decoder WEIGHTS.safetensors DECODER_INPUT.safetensors [runs]  (Decoder.swift)
+// SAM_BENCH_PRECISION=bf16 runs the encoder (or decoder) in bf16 (`SAMModel.inPrecision`).
 // (bench/mobilesam.sh runs it next to PyTorch on MobileSAM's weights and input.)
 import Foundation
 import Formats
@@ -12,6 +14,10 @@ import TensorCore
 let args = CommandLine.arguments
 if args.count > 1 && args[1] == "--train-step" {
     try runTrainStep(Array(args.dropFirst(2)))
+    exit(0)
+}
+if args.count > 1 && args[1] == "--decoder" {
+    try runDecoder(Array(args.dropFirst(2)))
     exit(0)
 }
 if args.count > 1 && args[1] == "--ssm-train-step" {
@@ -24,7 +30,7 @@ guard args.count >= 3 else {
 }
 let runs = args.count > 3 ? Int(args[3]) ?? 3 : 3
 let (weights, _) = try SafeTensors.read(URL(fileURLWithPath: args[1]))
-let model = try SAMModel(weights, file: args[1])
+let model = try SAMModel(weights, file: args[1]).inPrecision(benchPrecision())
 let (inputs, _) = try SafeTensors.read(URL(fileURLWithPath: args[2]))
 let input = inputs["input"]!.floatTensor
 var times: [Double] = []
@@ -40,8 +46,9 @@ for i in 0...runs {
 times.sort()
 // vit_b figure of performance.md (scaled by depth); MobileSAM's by torch.utils.flop_counter (bench/README.md).
 let gflop = model.config.kind == .tinyViT ? 77.54 : 972.08 * Double(model.config.encoder.depth) / 12
-print(String(format: "toolkit encoder: median %.2f s (min %.2f, max %.2f) over %d runs, %.1f GFLOP/s",
-             times[times.count / 2], times.first!, times.last!, times.count, gflop / times[times.count / 2]))
+print(String(format: "toolkit encoder: median %.2f s (min %.2f, max %.2f) over %d runs, %.1f GFLOP/s, %@, GEMM %@",
+             times[times.count / 2], times.first!, times.last!, times.count, gflop / times[times.count / 2],
+             model.precision.rawValue, BLAS.gemm.engineLine))
 if Profiler.shared.enabled {
     print("per-stage profile over the timed runs (SSMSAM_PROFILE=1):")
     print(Profiler.shared.report(total: times.reduce(0, +)))
