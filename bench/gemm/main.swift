@@ -1,6 +1,8 @@
 // GEMM engines and kernels against each other on SAM vit_b's shapes, then the toolkit's matmul on the
 // engine it selected next to that engine's raw sgemm.
 // Run: swift run -c release gemm-bench [repeats] [--openblas-cores Haswell,SkylakeX]
+//      swift run -c release gemm-bench --peak [repeats]   (one JSON line: the toolkit's GEMM peak on vit_b's
+//      linear shapes, fp32 and, where the CPU has it, bf16; bench/encoder.py reports the encoder against it)
 //   (threads as the environment says; the attention shapes run single-threaded, as FusedAttention runs them)
 import Foundation
 import TensorCore
@@ -19,9 +21,40 @@ if let i = args.firstIndex(of: "--openblas-cores"), i + 1 < args.count {
     extraCores = args[i + 1].split(separator: ",").map(String.init)
     args.removeSubrange(i...(i + 1))
 }
+let peakOnly = args.contains("--peak")
+args.removeAll { $0 == "--peak" }
 let repeats = Int(args.first ?? "") ?? 7
 let env = ProcessInfo.processInfo.environment
 let cpu = CPUInfo.host
+
+/// The best median GFLOP/s of `Tensor.linear` (into a reused output, as the encoder runs its layers) over
+/// vit_b's four linear shapes, on the engine the toolkit selected; in bf16 with the weights held as the
+/// encoder holds them (`BF16Weights`) when `bf16`.
+func linearPeak(bf16: Bool) -> Double {
+    var best = 0.0
+    for (m, k, n) in [(4096, 768, 2304), (4096, 768, 3072), (4096, 3072, 768), (4096, 768, 768)] {
+        let a = Tensor(shape: [m, k], data: (0..<(m * k)).map { _ in Float.random(in: -1...1) })
+        let w = Tensor(shape: [n, k], data: (0..<(n * k)).map { _ in Float.random(in: -1...1) })
+        let held = bf16 ? BF16Weights([w]) : nil
+        var out = Tensor.linear(a, weight: w, bias: nil)
+        var times: [Double] = []
+        ReducedPrecision.with(held) {
+            Tensor.linear(a, weight: w, bias: nil, into: &out)  // warm-up
+            for _ in 0..<repeats { times.append(seconds { Tensor.linear(a, weight: w, bias: nil, into: &out) }) }
+        }
+        best = max(best, 2.0 * Double(m * n * k) / median(times) / 1e9)
+    }
+    return best
+}
+
+if peakOnly {
+    let fp32 = linearPeak(bf16: false)
+    let bf16 = GEMMPrecision.unsupportedReason(.bf16) == nil ? linearPeak(bf16: true) : nil
+    let fields = ["\"peer\": \"gemm\"", "\"engine\": \"\(BLAS.gemm.engineLine)\"", "\"processor\": \"\(cpu.summary)\"",
+                  String(format: "\"fp32_gflops\": %.1f", fp32)] + (bf16.map { [String(format: "\"bf16_gflops\": %.1f", $0)] } ?? [])
+    print("{" + fields.joined(separator: ", ") + "}")
+    exit(0)
+}
 
 // Candidates: OpenBLAS on the kernel it loaded, on the CPU's kernel when that differs and the variable is
 // unset (what the toolkit would re-select), on any kernel named by hand; and oneDNN when installed.
