@@ -22,8 +22,12 @@ final class MobileSAMDecoderParityTests: XCTestCase {
             let expected = try XCTUnwrap(ref["\(name).low_res_logits"])
             assertParity(out.lowResLogits, expected, tolerance: 1e-4, "\(name): low-res logits")
             assertParity(out.iou, ref["\(name).iou"], tolerance: 1e-4, "\(name): IoU predictions")
-            let differing = zip(out.lowResLogits.data, expected.data).filter { ($0 > 0) != ($1 > 0) }.count
-            XCTAssertEqual(differing, 0, "\(name): binary low-res masks differ in \(differing) pixels")
+            // A pixel whose reference logit lies within the logits' tolerance of 0 may fall on either side
+            // (float32 summation order differs by GEMM engine: one such pixel under OpenBLAS on an AMD Zen 4);
+            // every other pixel must be on the reference's side.
+            let band = 1e-4 * (expected.data.map(abs).max() ?? 0)
+            let differing = zip(out.lowResLogits.data, expected.data).filter { ($0 > 0) != ($1 > 0) && abs($1) > band }.count
+            XCTAssertEqual(differing, 0, "\(name): binary low-res masks differ in \(differing) pixels outside ±\(band) of 0")
         }
     }
 }

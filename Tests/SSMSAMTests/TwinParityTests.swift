@@ -85,9 +85,10 @@ final class TwinParityTests: XCTestCase {
             } else if name.hasSuffix(".value.weight") {
                 // FMAM's values are the mask prior times W_V, constant along channels (rank one), so this
                 // gradient is a sum over positions of an instance norm's backward whose terms nearly cancel.
-                // Two float32 implementations agree to 2.5e-4 of its small magnitude here (measured; the toolkit
-                // sums in another order, using V's rank one, see FMAMBlock); 3e-4 allowed.
-                close(grad, c.ref["grad.\(name)"], 3e-4, "gradient of \(name)")
+                // Two float32 implementations agree to 2.5e-4 of its small magnitude here (measured with oneDNN;
+                // 3.1e-4 with OpenBLAS's Cooperlake kernel on an AMD Zen 4: the toolkit sums in another order,
+                // using V's rank one, see FMAMBlock); 5e-4 allowed, a wrong gradient is off by far more.
+                close(grad, c.ref["grad.\(name)"], 5e-4, "gradient of \(name)")
             } else {
                 close(grad, c.ref["grad.\(name)"], 1e-4, "gradient of \(name)")
             }
