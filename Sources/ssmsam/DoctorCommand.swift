@@ -17,6 +17,8 @@ struct DoctorCommand: ParsableCommand {
         print("BLAS:            \(BLAS.configuration)")
         print("BLAS core type:  \(gemm.openBLASCore)" + (gemm.reselected ? " (re-selected at start-up; OpenBLAS detected \(gemm.openBLASCoreLoaded))" : ""))
         print("oneDNN:          " + (gemm.oneDNNVersion.map { "\($0), CPU ISA \(gemm.oneDNNISA ?? "?")" } ?? "not installed (libdnnl.so.2; Debian libdnnl-dev)"))
+        print("bf16:            " + (GEMMPrecision.unsupportedReason(.bf16).map { "not available: \($0)" }
+                                         ?? "available (--precision bf16 runs weight products on oneDNN's bf16 matmul)"))
         print("BLAS threads:    \(BLAS.threads)")
         print("worker threads:  \(Parallel.workers) (element-wise kernels)")
         let env = ProcessInfo.processInfo.environment

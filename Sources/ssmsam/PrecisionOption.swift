@@ -9,6 +9,9 @@ struct PrecisionOption: ParsableArguments {
         valueName: "fp32|bf16"))
     var precision: String = GEMMPrecision.fp32.rawValue
 
+    /// Checked when the arguments are parsed, before any model is loaded.
+    func validate() throws { _ = try chosen() }
+
     /// The chosen precision, or a usage error naming the accepted values.
     func chosen() throws -> GEMMPrecision {
         guard let p = GEMMPrecision(rawValue: precision.lowercased()) else {
