@@ -1,3 +1,4 @@
+import CGEMM
 import CKernels
 
 /// Attention with SAM's decomposed relative positions (`image_encoder.Attention` with
@@ -123,6 +124,9 @@ public enum FusedAttention {
     private static func forward(q: Tensor, k: Tensor, v: Tensor, relH: Tensor, relW: Tensor, scale: Float,
                                 keepLSE: Bool) -> (out: Tensor, lse: Tensor) {
         let dm = Dims(q: q, k: k, v: v, relH: relH, relW: relW)
+        if !keepLSE && ReducedPrecision.isActive {
+            return (forwardBF16(q: q, k: k, v: v, relH: relH, relW: relW, scale: scale, dims: dm), Tensor(uninitializedShape: [0]))
+        }
         let (n, d, rowsMax) = (dm.n, dm.d, Swift.min(rowsPerBlock, dm.n))
         var out = Tensor(uninitializedShape: k.shape)
         var lse = Tensor(uninitializedShape: keepLSE ? [dm.bh, n] : [0])
@@ -152,6 +156,43 @@ public enum FusedAttention {
         } }
         }
         return (out, lse)
+    }
+
+    /// The inference forward in bf16 (inside `ReducedPrecision.with`, i.e. `--precision bf16`): q, k and v
+    /// converted once, both products on bf16 inputs with fp32 accumulation; the logits, relative terms and
+    /// softmax stay fp32, and each block's probabilities are rounded to bf16 for the second product.
+    /// Training (keepLSE) never comes here, so gradients are always those of the fp32 forward.
+    private static func forwardBF16(q: Tensor, k: Tensor, v: Tensor, relH: Tensor, relW: Tensor, scale: Float, dims dm: Dims) -> Tensor {
+        let (n, d, rowsMax) = (dm.n, dm.d, Swift.min(rowsPerBlock, dm.n))
+        var out = Tensor(uninitializedShape: k.shape)
+        let q16 = BF16Buffer(q), k16 = BF16Buffer(k), v16 = BF16Buffer(v)
+        defer { q16.free(); k16.free(); v16.free() }
+        relH.data.withUnsafeBufferPointer { prh in relW.data.withUnsafeBufferPointer { prw in
+        out.data.withUnsafeMutableBufferPointer { po in
+            let O = po.baseAddress!, RH = prh.baseAddress!, RW = prw.baseAddress!
+            Parallel.forEach(dm.bh) { head in
+                let logits = UnsafeMutablePointer<Float>.allocate(capacity: rowsMax * n)
+                let p16 = UnsafeMutablePointer<UInt16>.allocate(capacity: rowsMax * n)
+                defer { logits.deallocate(); p16.deallocate() }
+                var row0 = 0
+                while row0 < n {
+                    let rows = Swift.min(rowsPerBlock, n - row0)
+                    BLAS.gemmBF16(transA: false, transB: true, m: rows, n: n, k: d, alpha: scale,
+                                  a: q16.pointer + (head * n + row0) * d, lda: d, b: k16.pointer + head * n * d, ldb: d,
+                                  c: logits, ldc: n, threads: 1)
+                    for r in 0..<rows {
+                        let i = head * n + row0 + r
+                        ssm_add_relative_position(logits + r * n, RH + i * dm.h, RW + i * dm.w, dm.h, dm.w)
+                        ssm_softmax_row(logits + r * n, n)
+                    }
+                    ssm_f32_to_bf16(logits, p16, rows * n)
+                    BLAS.gemmBF16(transA: false, transB: false, m: rows, n: d, k: n, a: p16, lda: n,
+                                  b: v16.pointer + head * n * d, ldb: d, c: O + (head * n + row0) * d, ldc: d, threads: 1)
+                    row0 += rows
+                }
+            }
+        } } }
+        return out
     }
 
     /// Sizes of one call, checked against every operand.

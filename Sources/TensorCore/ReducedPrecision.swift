@@ -94,8 +94,9 @@ public enum ReducedPrecision {
         try $weights.withValue(weights, operation: body)
     }
 
-    /// Whether products on held weights run in bf16 here.
-    public static var isActive: Bool { weights != nil }
+    /// Whether products run in bf16 here: inside `with` and where oneDNN's bf16 matmul works (elsewhere the
+    /// context is ignored and everything stays fp32; `GEMMPrecision.unsupportedReason` is what refuses).
+    public static var isActive: Bool { weights != nil && ssm_dnnl_bf16_available() != 0 }
 }
 
 extension BLAS {
@@ -121,4 +122,29 @@ extension BLAS {
         precondition(status == 0, "oneDNN bf16 matmul failed (status \(status)) on M \(m) N \(n) K \(k)")
         return true
     }
+}
+
+extension BLAS {
+    /// Row-major C (f32) = alpha op(A) op(B) + beta C with A and B already in bfloat16, fp32 accumulation, on
+    /// oneDNN on `threads` threads (attention's products, whose operands are converted once per call).
+    static func gemmBF16(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                         a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
+                         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
+        let status = ssm_dnnl_gemm_bf16(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Int32(threads))
+        precondition(status == 0, "oneDNN bf16 matmul failed (status \(status)) on M \(m) N \(n) K \(k)")
+    }
+}
+
+/// A tensor's elements as bfloat16 (converted in parallel), for products whose both operands are activations.
+struct BF16Buffer {
+    let pointer: UnsafeMutablePointer<UInt16>
+    init(_ t: Tensor) {
+        let p = UnsafeMutablePointer<UInt16>.allocate(capacity: Swift.max(t.count, 1))
+        t.data.withUnsafeBufferPointer { src in
+            let s = src.baseAddress!
+            Parallel.forRanges(t.count) { r in ssm_f32_to_bf16(s + r.lowerBound, p + r.lowerBound, r.count) }
+        }
+        pointer = p
+    }
+    func free() { pointer.deallocate() }
 }

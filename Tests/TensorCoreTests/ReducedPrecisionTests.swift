@@ -80,4 +80,23 @@ final class ReducedPrecisionTests: XCTestCase {
         XCTAssertEqual(other, fp32)
         XCTAssertEqual(Tensor.linear(a, weight: w, bias: nil), fp32, "outside the context products are fp32")
     }
+
+    /// Attention's activation products in bf16 inside the context (inference only): within bf16's precision of
+    /// the fp32 result, not equal to it; the recording forward (with log-sum-exp, for training) stays fp32.
+    func testAttentionInBF16() throws {
+        guard GEMMPrecision.unsupportedReason(.bf16) == nil else { return testRefusalNamesWhatIsMissing() }
+        var rng = SystemRandomNumberGenerator()
+        func random(_ shape: [Int]) -> Tensor { Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &rng) }) }
+        let (bh, h, w, d) = (3, 6, 5, 16)
+        let q = random([bh, h, w, d]), k = random([bh, h * w, d]), v = random([bh, h * w, d])
+        let relH = random([bh, h, w, h]), relW = random([bh, h, w, w])
+        let fp32 = FusedAttention.relativePosition(q: q, k: k, v: v, relH: relH, relW: relW, scale: 0.25)
+        let held = BF16Weights([])
+        let bf16 = ReducedPrecision.with(held) { FusedAttention.relativePosition(q: q, k: k, v: v, relH: relH, relW: relW, scale: 0.25) }
+        let err = zip(bf16.data, fp32.data).map { abs($0 - $1) }.max()!, scale = fp32.data.map(abs).max()!
+        XCTAssertLessThan(err, 2e-2 * scale)
+        XCTAssertGreaterThan(err, 1e-5 * scale, "bf16 must actually run")
+        let recorded = ReducedPrecision.with(held) { FusedAttention.relativePositionWithLSE(q: q, k: k, v: v, relH: relH, relW: relW, scale: 0.25).out }
+        XCTAssertEqual(recorded, fp32, "the training forward stays fp32")
+    }
 }
