@@ -1,4 +1,5 @@
 import ArgumentParser
+import Diagnostics
 import Foundation
 
 @main
@@ -10,6 +11,7 @@ struct SSMSAMCommand: ParsableCommand {
     /// that subcommand's usage, as argument-parser does for errors found while parsing, not the root's.
     static func main() {
         setvbuf(stdout, nil, _IOLBF, 0)
+        Notices.install { FileHandle.standardError.write(Data("note: \($0)\n".utf8)) }
         var command: ParsableCommand
         do { command = try parseAsRoot(nil) } catch { exit(withError: error) }
         do { try command.run() } catch let e as ValidationError {
