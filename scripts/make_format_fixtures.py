@@ -109,8 +109,22 @@ def hand_legacy(name, obj, storages):
             f.write(struct.pack("<q", len(storages[k]) // 4) + storages[k])
 
 
+def nested_training_checkpoints():
+    """Training checkpoints as trainers save them: the weights one level down under another name
+    (`{'state': {'ema': sd}}`: the only dict of tensors, chosen automatically), and the model beside optimizer
+    state whose per-parameter entries are dicts of tensors too (many candidates, `model` among them).
+    Run alone with:  python3 -c 'import make_format_fixtures as m; m.nested_training_checkpoints()'  (from scripts/)."""
+    g = torch.Generator().manual_seed(7)
+    sd = {"image_encoder.patch_embed.proj.bias": torch.randn(8, generator=g), "mask_decoder.iou_token.weight": torch.randn(1, 8, generator=g)}
+    torch.save({"state": {"ema": sd, "step": 10}}, path("nested_ema.pth"))
+    optimizer = {"state": {i: {"exp_avg": torch.zeros(8), "exp_avg_sq": torch.zeros(8)} for i in range(14)},
+                 "param_groups": [{"lr": 1e-4}]}
+    torch.save({"epoch": 3, "optimizer": optimizer, "model": sd}, path("training_many_candidates.pth"))
+
+
 def main():
     sd = sam_like()
+    nested_training_checkpoints()
     torch.save(sd, path("sam_zip.pth"))
     torch.save(sd, path("sam_legacy.pth"), _use_new_zipfile_serialization=False)
     torch.save({"model": sd, "epoch": 3, "optimizer": {"state": {}, "param_groups": [{"lr": 0.1}]}},

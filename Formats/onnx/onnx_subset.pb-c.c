@@ -187,6 +187,51 @@ void   onnx__node_proto__free_unpacked
   assert(message->base.descriptor == &onnx__node_proto__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   onnx__value_info_proto__init
+                     (Onnx__ValueInfoProto         *message)
+{
+  static const Onnx__ValueInfoProto init_value = ONNX__VALUE_INFO_PROTO__INIT;
+  *message = init_value;
+}
+size_t onnx__value_info_proto__get_packed_size
+                     (const Onnx__ValueInfoProto *message)
+{
+  assert(message->base.descriptor == &onnx__value_info_proto__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t onnx__value_info_proto__pack
+                     (const Onnx__ValueInfoProto *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &onnx__value_info_proto__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t onnx__value_info_proto__pack_to_buffer
+                     (const Onnx__ValueInfoProto *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &onnx__value_info_proto__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Onnx__ValueInfoProto *
+       onnx__value_info_proto__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Onnx__ValueInfoProto *)
+     protobuf_c_message_unpack (&onnx__value_info_proto__descriptor,
+                                allocator, len, data);
+}
+void   onnx__value_info_proto__free_unpacked
+                     (Onnx__ValueInfoProto *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &onnx__value_info_proto__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   onnx__graph_proto__init
                      (Onnx__GraphProto         *message)
 {
@@ -680,7 +725,7 @@ const ProtobufCMessageDescriptor onnx__attribute_proto__descriptor =
   (ProtobufCMessageInit) onnx__attribute_proto__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor onnx__node_proto__field_descriptors[6] =
+static const ProtobufCFieldDescriptor onnx__node_proto__field_descriptors[7] =
 {
   {
     "input",
@@ -754,20 +799,34 @@ static const ProtobufCFieldDescriptor onnx__node_proto__field_descriptors[6] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "metadata_props",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Onnx__NodeProto, n_metadata_props),
+    offsetof(Onnx__NodeProto, metadata_props),
+    &onnx__string_string_entry_proto__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned onnx__node_proto__field_indices_by_name[] = {
   4,   /* field[4] = attribute */
   5,   /* field[5] = domain */
   0,   /* field[0] = input */
+  6,   /* field[6] = metadata_props */
   2,   /* field[2] = name */
   3,   /* field[3] = op_type */
   1,   /* field[1] = output */
 };
-static const ProtobufCIntRange onnx__node_proto__number_ranges[2 + 1] =
+static const ProtobufCIntRange onnx__node_proto__number_ranges[3 + 1] =
 {
   { 1, 0 },
   { 7, 5 },
-  { 0, 6 }
+  { 9, 6 },
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor onnx__node_proto__descriptor =
 {
@@ -777,14 +836,52 @@ const ProtobufCMessageDescriptor onnx__node_proto__descriptor =
   "Onnx__NodeProto",
   "onnx",
   sizeof(Onnx__NodeProto),
-  6,
+  7,
   onnx__node_proto__field_descriptors,
   onnx__node_proto__field_indices_by_name,
-  2,  onnx__node_proto__number_ranges,
+  3,  onnx__node_proto__number_ranges,
   (ProtobufCMessageInit) onnx__node_proto__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor onnx__graph_proto__field_descriptors[3] =
+static const ProtobufCFieldDescriptor onnx__value_info_proto__field_descriptors[1] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Onnx__ValueInfoProto, name),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned onnx__value_info_proto__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+};
+static const ProtobufCIntRange onnx__value_info_proto__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor onnx__value_info_proto__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "onnx.ValueInfoProto",
+  "ValueInfoProto",
+  "Onnx__ValueInfoProto",
+  "onnx",
+  sizeof(Onnx__ValueInfoProto),
+  1,
+  onnx__value_info_proto__field_descriptors,
+  onnx__value_info_proto__field_indices_by_name,
+  1,  onnx__value_info_proto__number_ranges,
+  (ProtobufCMessageInit) onnx__value_info_proto__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor onnx__graph_proto__field_descriptors[5] =
 {
   {
     "node",
@@ -822,17 +919,44 @@ static const ProtobufCFieldDescriptor onnx__graph_proto__field_descriptors[3] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "input",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Onnx__GraphProto, n_input),
+    offsetof(Onnx__GraphProto, input),
+    &onnx__value_info_proto__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "output",
+    12,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Onnx__GraphProto, n_output),
+    offsetof(Onnx__GraphProto, output),
+    &onnx__value_info_proto__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned onnx__graph_proto__field_indices_by_name[] = {
   2,   /* field[2] = initializer */
+  3,   /* field[3] = input */
   1,   /* field[1] = name */
   0,   /* field[0] = node */
+  4,   /* field[4] = output */
 };
-static const ProtobufCIntRange onnx__graph_proto__number_ranges[2 + 1] =
+static const ProtobufCIntRange onnx__graph_proto__number_ranges[3 + 1] =
 {
   { 1, 0 },
   { 5, 2 },
-  { 0, 3 }
+  { 11, 3 },
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor onnx__graph_proto__descriptor =
 {
@@ -842,10 +966,10 @@ const ProtobufCMessageDescriptor onnx__graph_proto__descriptor =
   "Onnx__GraphProto",
   "onnx",
   sizeof(Onnx__GraphProto),
-  3,
+  5,
   onnx__graph_proto__field_descriptors,
   onnx__graph_proto__field_indices_by_name,
-  2,  onnx__graph_proto__number_ranges,
+  3,  onnx__graph_proto__number_ranges,
   (ProtobufCMessageInit) onnx__graph_proto__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

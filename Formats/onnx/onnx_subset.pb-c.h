@@ -19,6 +19,7 @@ typedef struct Onnx__StringStringEntryProto Onnx__StringStringEntryProto;
 typedef struct Onnx__TensorProto Onnx__TensorProto;
 typedef struct Onnx__AttributeProto Onnx__AttributeProto;
 typedef struct Onnx__NodeProto Onnx__NodeProto;
+typedef struct Onnx__ValueInfoProto Onnx__ValueInfoProto;
 typedef struct Onnx__GraphProto Onnx__GraphProto;
 typedef struct Onnx__ModelProto Onnx__ModelProto;
 
@@ -120,10 +121,25 @@ struct  Onnx__NodeProto
   size_t n_attribute;
   Onnx__AttributeProto **attribute;
   char *domain;
+  /*
+   * the dynamo exporter's module scopes
+   */
+  size_t n_metadata_props;
+  Onnx__StringStringEntryProto **metadata_props;
 };
 #define ONNX__NODE_PROTO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&onnx__node_proto__descriptor) \
-    , 0,NULL, 0,NULL, NULL, NULL, 0,NULL, NULL }
+    , 0,NULL, 0,NULL, NULL, NULL, 0,NULL, NULL, 0,NULL }
+
+
+struct  Onnx__ValueInfoProto
+{
+  ProtobufCMessage base;
+  char *name;
+};
+#define ONNX__VALUE_INFO_PROTO__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&onnx__value_info_proto__descriptor) \
+    , NULL }
 
 
 struct  Onnx__GraphProto
@@ -134,10 +150,14 @@ struct  Onnx__GraphProto
   char *name;
   size_t n_initializer;
   Onnx__TensorProto **initializer;
+  size_t n_input;
+  Onnx__ValueInfoProto **input;
+  size_t n_output;
+  Onnx__ValueInfoProto **output;
 };
 #define ONNX__GRAPH_PROTO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&onnx__graph_proto__descriptor) \
-    , 0,NULL, NULL, 0,NULL }
+    , 0,NULL, NULL, 0,NULL, 0,NULL, 0,NULL }
 
 
 struct  Onnx__ModelProto
@@ -235,6 +255,25 @@ Onnx__NodeProto *
 void   onnx__node_proto__free_unpacked
                      (Onnx__NodeProto *message,
                       ProtobufCAllocator *allocator);
+/* Onnx__ValueInfoProto methods */
+void   onnx__value_info_proto__init
+                     (Onnx__ValueInfoProto         *message);
+size_t onnx__value_info_proto__get_packed_size
+                     (const Onnx__ValueInfoProto   *message);
+size_t onnx__value_info_proto__pack
+                     (const Onnx__ValueInfoProto   *message,
+                      uint8_t             *out);
+size_t onnx__value_info_proto__pack_to_buffer
+                     (const Onnx__ValueInfoProto   *message,
+                      ProtobufCBuffer     *buffer);
+Onnx__ValueInfoProto *
+       onnx__value_info_proto__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   onnx__value_info_proto__free_unpacked
+                     (Onnx__ValueInfoProto *message,
+                      ProtobufCAllocator *allocator);
 /* Onnx__GraphProto methods */
 void   onnx__graph_proto__init
                      (Onnx__GraphProto         *message);
@@ -287,6 +326,9 @@ typedef void (*Onnx__AttributeProto_Closure)
 typedef void (*Onnx__NodeProto_Closure)
                  (const Onnx__NodeProto *message,
                   void *closure_data);
+typedef void (*Onnx__ValueInfoProto_Closure)
+                 (const Onnx__ValueInfoProto *message,
+                  void *closure_data);
 typedef void (*Onnx__GraphProto_Closure)
                  (const Onnx__GraphProto *message,
                   void *closure_data);
@@ -303,6 +345,7 @@ extern const ProtobufCMessageDescriptor onnx__string_string_entry_proto__descrip
 extern const ProtobufCMessageDescriptor onnx__tensor_proto__descriptor;
 extern const ProtobufCMessageDescriptor onnx__attribute_proto__descriptor;
 extern const ProtobufCMessageDescriptor onnx__node_proto__descriptor;
+extern const ProtobufCMessageDescriptor onnx__value_info_proto__descriptor;
 extern const ProtobufCMessageDescriptor onnx__graph_proto__descriptor;
 extern const ProtobufCMessageDescriptor onnx__model_proto__descriptor;
 

@@ -35,7 +35,9 @@ public enum SafeTensors {
         let dataStart = 8 + Int(n), dataSize = data.count - dataStart
         var metadata: [String: String] = [:]
         var spans: [(name: String, begin: Int, end: Int, dtype: DType, shape: [Int])] = []
-        for (name, value) in header {
+        // In name order (JSON objects have none), so that a damaged file names the same tensor on every run.
+        for name in header.keys.sorted() {
+            let value = header[name]!
             if name == "__metadata__" {
                 guard let m = value as? [String: Any] else { throw ToolkitError(.invalidFile, subject: file, "__metadata__ is not an object") }
                 for (k, v) in m {
@@ -59,8 +61,8 @@ public enum SafeTensors {
                 let r = acc.0.multipliedReportingOverflow(by: d); return (r.partialValue, acc.1 || r.overflow)
             }
             guard let b = (offs[0] as? NSNumber)?.intValue, let e = (offs[1] as? NSNumber)?.intValue,
-                  b >= 0, e >= b, e <= dataSize else {
-                throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': data_offsets \(offs) outside the data section of \(dataSize) bytes")
+                  b >= 0, e >= b else {
+                throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': data_offsets \(offs) are not an increasing pair of offsets")
             }
             let bytes = elements.multipliedReportingOverflow(by: dtype.byteSize)
             guard !overflow, !bytes.overflow else {
@@ -71,8 +73,13 @@ public enum SafeTensors {
             }
             spans.append((name, b, e, dtype, shape))
         }
-        // Offsets must tile the data section: sorted, no overlap, no hole.
-        spans.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
+        // Offsets must tile the data section: sorted, no overlap, no hole. A truncated file is reported at the
+        // first tensor (in data order) that it cuts.
+        spans.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
+        if let cut = spans.first(where: { $0.end > dataSize }) {
+            throw ToolkitError(.invalidFile, subject: file, "tensor '\(cut.name)': data_offsets [\(cut.begin), \(cut.end)] run past the data section of \(dataSize) bytes"
+                + " (the file is truncated or damaged: \((spans.map(\.end).max() ?? 0) - dataSize) bytes missing)")
+        }
         var cursor = 0
         for s in spans {
             if s.begin < cursor { throw ToolkitError(.invalidFile, subject: file, "tensor '\(s.name)' overlaps the previous tensor (offset \(s.begin) < \(cursor))") }

@@ -21,12 +21,18 @@ public struct LoadReport: Equatable {
         missing.map { String($0.prefix { $0 != " " }) } + misshaped.map { String($0.prefix { $0 != ":" }) }
     }
 
-    /// Every problem, one kind per line.
+    /// Most names listed per kind in `summary` (a checkpoint of another architecture misses hundreds).
+    public static let listed = 10
+
+    /// Every problem, one kind per line, at most `listed` names each.
     public var summary: String {
+        func list(_ items: [String], _ separator: String) -> String {
+            items.prefix(Self.listed).joined(separator: separator) + (items.count > Self.listed ? "\(separator)... (\(items.count - Self.listed) more)" : "")
+        }
         var lines: [String] = []
-        if !missing.isEmpty { lines.append("missing \(missing.count): " + missing.joined(separator: ", ")) }
-        if !misshaped.isEmpty { lines.append("wrongly shaped \(misshaped.count): " + misshaped.joined(separator: "; ")) }
-        if !unexpected.isEmpty { lines.append("unexpected \(unexpected.count): " + unexpected.joined(separator: ", ")) }
+        if !missing.isEmpty { lines.append("missing \(missing.count): " + list(missing, ", ")) }
+        if !misshaped.isEmpty { lines.append("wrongly shaped \(misshaped.count): " + list(misshaped, "; ")) }
+        if !unexpected.isEmpty { lines.append("unexpected \(unexpected.count): " + list(unexpected, ", ")) }
         return lines.joined(separator: "\n  ")
     }
 }

@@ -13,6 +13,17 @@ public protocol SAMImageEncoder: Module {
     var neck: SAMNeck { get }
 }
 
+extension SAMImageEncoder {
+    /// The embedding (and the outputs of the blocks in `taps`) of a preprocessed (1, 3, S, S) input,
+    /// without recording a graph.
+    public func encode(_ input: Tensor, taps: [Int] = []) -> (embedding: Tensor, taps: [Tensor]) {
+        Variable.noGrad {
+            let r = self(Variable(input), taps: taps)
+            return (r.embedding.value, r.taps.map(\.value))
+        }
+    }
+}
+
 extension ImageEncoderViT: SAMImageEncoder {
     public var inputSize: Int { config.imageSize }
 }

@@ -22,15 +22,20 @@ public struct SAMModel: Module {
     /// every parameter requires a gradient, as in a freshly built PyTorch module.
     public init(config c: SAMConfig) {
         config = c
-        switch c.kind {
-        case .vit:
-            imageEncoder = ImageEncoderViT(config: c.encoder)
-        case .tinyViT:
-            imageEncoder = ImageEncoderTinyViT(config: c.tinyViT ?? SAMConfig.TinyViTEncoder(), imageSize: c.encoder.imageSize,
-                                               outChannels: c.encoder.outChannels)
-        }
+        imageEncoder = Self.imageEncoder(config: c)
         promptEncoder = PromptEncoder(config: c)
         maskDecoder = MaskDecoder(config: c.decoder)
+    }
+
+    /// The image encoder of a configuration (ViT or TinyViT), with placeholder values.
+    public static func imageEncoder(config c: SAMConfig) -> any SAMImageEncoder {
+        switch c.kind {
+        case .vit:
+            return ImageEncoderViT(config: c.encoder)
+        case .tinyViT:
+            return ImageEncoderTinyViT(config: c.tinyViT ?? SAMConfig.TinyViTEncoder(), imageSize: c.encoder.imageSize,
+                                       outChannels: c.encoder.outChannels)
+        }
     }
 
     /// Builds the model and binds every tensor from `checkpoint` by its official name (strictly: one error
@@ -68,10 +73,7 @@ public struct SAMModel: Module {
 
     /// Image embedding of a preprocessed (1, 3, S, S) input, without recording a graph.
     public func encode(_ input: Tensor, taps: [Int] = []) -> (embedding: Tensor, taps: [Tensor]) {
-        inModelPrecision { Variable.noGrad {
-            let r = imageEncoder(Variable(input), taps: taps)
-            return (r.embedding.value, r.taps.map(\.value))
-        } }
+        inModelPrecision { imageEncoder.encode(input, taps: taps) }
     }
 
     /// Low-res logits (1, K, 4H, 4W) and IoU (1, K) for one prompt set on an image embedding.

@@ -34,19 +34,88 @@ public enum SAMModelStore {
 
     /// Loads a model from a reference. The architecture comes from `preset` when given, else from the
     /// config that accompanies the weights (`config(for:)`), else from the checkpoint's shapes.
-    public static func load(_ reference: String, preset: String? = nil, key: String? = nil, trainable: Bool = false) throws -> SAMModel {
+    /// `decoder` names a second checkpoint whose prompt encoder and mask decoder replace the first one's
+    /// (an ONNX export of SamOnnxModel beside an image-encoder export, say).
+    public static func load(_ reference: String, preset: String? = nil, key: String? = nil, decoder: String? = nil,
+                            trainable: Bool = false) throws -> SAMModel {
         let url = try resolve(reference)
-        let checkpoint = try CheckpointReader.read(url, key: key)
-        var config: SAMConfig? = nil
-        if let preset {
-            guard let p = SAMConfig.preset(preset) else {
-                throw ToolkitError(.invalidArgument, subject: url.path, "unknown preset '\(preset)' (known: \(SAMConfig.presetNames.joined(separator: ", ")))")
+        var (dict, unmatched) = try weights(url, key: key)
+        if let decoder {
+            let d = try resolve(decoder)
+            let (parts, more) = try weights(d, key: nil)
+            let decoderParts = HuggingFaceNames.toOfficial(parts).entries.filter { isDecoderName($0.name) }
+            guard !decoderParts.isEmpty else {
+                throw ToolkitError(.mismatch, subject: d.path, "no prompt_encoder.* or mask_decoder.* weights (expected an ONNX export of SamOnnxModel or a SAM checkpoint); found \(parts.count) tensors" + examples(parts.names))
             }
-            config = p
-        } else {
-            config = try self.config(for: url)
+            var merged = StateDict()
+            for (name, t) in HuggingFaceNames.toOfficial(dict).entries where !isDecoderName(name) { merged[name] = t }
+            for (name, t) in decoderParts { merged[name] = t }
+            (dict, unmatched) = (merged, unmatched + more)
         }
-        return try SAMModel(checkpoint.tensors, file: url.path, config: config, trainable: trainable)
+        let names = Set(dict.names.map { String($0.prefix { $0 != "." }) })
+        if names == ["image_encoder"] {
+            throw ToolkitError(.mismatch, subject: url.path, "holds the image encoder only (no prompt_encoder.* or mask_decoder.* weights): "
+                + "give those with --decoder FILE (e.g. an ONNX export of SamOnnxModel); encode runs with the encoder alone")
+        }
+        if !names.isEmpty, names.isSubset(of: ["prompt_encoder", "mask_decoder"]) { throw decoderOnly(url) }
+        let config = try architecture(url, preset: preset)
+        if let preset, let c = config, let found = try? SAMConfig.detect(from: dict, file: url.path), found.encoder != c.encoder || found.kind != c.kind {
+            let e = found.encoder
+            throw ToolkitError(.mismatch, subject: url.path, "--preset \(preset) does not fit these weights: they are a \(found.preset ?? found.kind.rawValue) encoder "
+                + (found.kind == .vit ? "(embed \(e.embedDim), depth \(e.depth), \(e.imageSize) px input, patch \(e.patchSize))" : "") + "; leave --preset out to use the detected architecture")
+        }
+        do {
+            return try SAMModel(dict, file: url.path, config: config, trainable: trainable)
+        } catch let e as ToolkitError where !unmatched.isEmpty {
+            throw ToolkitError(e.kind, subject: e.subject, e.message + "\n  ONNX tensors not recovered \(unmatched.count): " + unmatched.prefix(10).joined(separator: ", "))
+        }
+    }
+
+    /// Loads only the image encoder of a reference (what `encode` needs): a full checkpoint or an export of
+    /// the image encoder alone. The architecture as in `load`, else from the `image_encoder.*` shapes.
+    public static func loadImageEncoder(_ reference: String, preset: String? = nil, key: String? = nil) throws -> any SAMImageEncoder {
+        let url = try resolve(reference)
+        let dict = HuggingFaceNames.toOfficial(try weights(url, key: key).dict)
+        if !dict.names.isEmpty, !dict.names.contains(where: { $0.hasPrefix("image_encoder.") }), dict.names.allSatisfy(isDecoderName) { throw decoderOnly(url) }
+        let config = try architecture(url, preset: preset) ?? SAMConfig.detectEncoder(from: dict, file: url.path)
+        try config.check(file: url.path)
+        let encoder = SAMModel.imageEncoder(config: config)
+        try encoder.load(dict, file: url.path, prefix: SAMModel.checkpointKeys["imageEncoder"]!)
+        _ = encoder.freeze()
+        return encoder
+    }
+
+    /// The tensors of a checkpoint: an ONNX export through `SAMONNXImport` (official names, with the tensors
+    /// it could not place), anything else as `CheckpointReader` reads it (Hugging Face names kept).
+    public static func weights(_ url: URL, key: String?) throws -> (dict: StateDict, unmatched: [String]) {
+        if url.pathExtension.lowercased() == "onnx", !HuggingFaceFolder.isFolder(url) {
+            if key != nil { throw ToolkitError(.invalidArgument, subject: url.path, "--key applies to PyTorch checkpoints; this is onnx") }
+            let r = try SAMONNXImport.read(url)
+            return (r.weights, r.unmatched)
+        }
+        return (try CheckpointReader.read(url, key: key).tensors, [])
+    }
+
+    /// The architecture given by `preset`, else the config beside the checkpoint, else nil (detect from shapes).
+    static func architecture(_ url: URL, preset: String?) throws -> SAMConfig? {
+        guard let preset else { return try config(for: url) }
+        guard let p = SAMConfig.preset(preset) else {
+            throw ToolkitError(.invalidArgument, subject: url.path, "unknown preset '\(preset)' (known: \(SAMConfig.presetNames.joined(separator: ", ")))")
+        }
+        return p
+    }
+
+    /// The error for a prompt encoder + mask decoder given where a whole model or an encoder is expected.
+    static func decoderOnly(_ url: URL) -> ToolkitError {
+        ToolkitError(.mismatch, subject: url.path, "holds the prompt encoder and mask decoder only (no image_encoder.* weights): "
+            + "give it as --decoder, with the image encoder as --model (e.g. an ONNX export of sam.image_encoder)")
+    }
+
+    static func isDecoderName(_ name: String) -> Bool { name.hasPrefix("prompt_encoder.") || name.hasPrefix("mask_decoder.") }
+
+    /// ": a, b, c, ..." for at most ten names ("" for none).
+    static func examples(_ names: [String]) -> String {
+        names.isEmpty ? "" : ": " + names.prefix(10).joined(separator: ", ") + (names.count > 10 ? ", ... (\(names.count - 10) more)" : "")
     }
 
     /// The marker of the toolkit's config files (`"format"`); files written before it existed have none.

@@ -13,7 +13,9 @@ enum OutputFolder {
             throw ToolkitError(.invalidArgument, subject: directory.path, "already exists and is not empty")
         }
         let tmp = directory.deletingLastPathComponent().appendingPathComponent(".\(directory.lastPathComponent).tmp-\(getpid())-\(UUID().uuidString.prefix(8))")
-        try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
+        do { try fm.createDirectory(at: tmp, withIntermediateDirectories: true) } catch {
+            throw ToolkitError(.writeFailed, subject: directory.path, "cannot create a folder in \(tmp.deletingLastPathComponent().path): \(FileErrors.reason(error))")
+        }
         let token = InterruptCleanup.register(tmp)
         defer { InterruptCleanup.forget(token) }
         do {

@@ -19,18 +19,19 @@ struct EncodeCommand: ParsableCommand {
     func run() throws {
         try CLIErrors.report {
             try OutputPaths.check([("--out", out)])
-            let sam = try precision.apply(model.load())
+            let encoder = try model.loadImageEncoder()
+            let bf16 = try precision.weights(for: encoder)
             let picture = try ImageIO.read(URL(fileURLWithPath: image)).rgb()
-            let (input, _) = try SAMPreprocessing(modelSize: sam.imageEncoder.inputSize)
+            let (input, _) = try SAMPreprocessing(modelSize: encoder.inputSize)
                 .modelInput(rgb: picture.pixels, width: picture.width, height: picture.height)
-            let embedding = sam.encode(input).embedding
+            let embedding = ReducedPrecision.with(bf16) { encoder.encode(input).embedding }
             try Numpy.write(StoredTensor(embedding), to: URL(fileURLWithPath: out))
             print("wrote \(out): embedding \(embedding.shape)")
             if let n = time, n > 0 {
                 var times: [Double] = []
                 for i in 1...n {
                     let t0 = Date()
-                    _ = sam.encode(input)
+                    _ = ReducedPrecision.with(bf16) { encoder.encode(input) }
                     times.append(Date().timeIntervalSince(t0))
                     FileHandle.standardError.write(Data("encoder run \(i)/\(n): \(String(format: "%.3f", times.last!)) s\n".utf8))
                 }

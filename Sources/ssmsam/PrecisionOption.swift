@@ -1,4 +1,6 @@
 import ArgumentParser
+import Diagnostics
+import NN
 import SAM
 import TensorCore
 
@@ -18,6 +20,13 @@ struct PrecisionOption: ParsableArguments {
             throw ValidationError("--precision must be fp32 or bf16, got '\(precision)'")
         }
         return p
+    }
+
+    /// The bf16 copies of a module's weights when bf16 is chosen (nil for fp32), or the refusal's reason.
+    func weights(for module: any Module) throws -> BF16Weights? {
+        guard try chosen() == .bf16 else { return nil }
+        if let why = GEMMPrecision.unsupportedReason(.bf16) { throw ToolkitError(.unsupported, why) }
+        return BF16Weights(module.parameters.map(\.value))
     }
 
     /// `model` in the chosen precision (its weights converted once, here).

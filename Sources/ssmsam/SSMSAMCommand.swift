@@ -1,13 +1,34 @@
 import ArgumentParser
+import Diagnostics
 import Foundation
 
 @main
 struct SSMSAMCommand: ParsableCommand {
     /// Standard output is line-buffered even into a file or a pipe, so that progress of long runs
     /// (`meta-train`, `eval`) shows in logs (`| tee`, `> run.log`) as it happens.
+    ///
+    /// A `ValidationError` a subcommand throws while running (an argument it checks itself) is reported with
+    /// that subcommand's usage, as argument-parser does for errors found while parsing, not the root's.
     static func main() {
         setvbuf(stdout, nil, _IOLBF, 0)
-        main(nil)
+        Notices.install { FileHandle.standardError.write(Data("note: \($0)\n".utf8)) }
+        var command: ParsableCommand
+        do { command = try parseAsRoot(nil) } catch { exit(withError: error) }
+        do { try command.run() } catch let e as ValidationError {
+            let sub = type(of: command)
+            let path = (commandPath(to: sub, from: self) ?? [self]).map { $0._commandName }.joined(separator: " ")
+            FileHandle.standardError.write(Data("Error: \(e.message)\nUsage: \(usageString(for: sub))\n  See '\(path) --help' for more information.\n".utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        } catch { exit(withError: error) }
+    }
+
+    /// The commands from `root` down to `target` in the subcommand tree, or nil when it is not there.
+    static func commandPath(to target: ParsableCommand.Type, from root: ParsableCommand.Type) -> [ParsableCommand.Type]? {
+        if root == target { return [root] }
+        for sub in root.configuration.subcommands {
+            if let path = commandPath(to: target, from: sub) { return [root] + path }
+        }
+        return nil
     }
 
     static let configuration = CommandConfiguration(

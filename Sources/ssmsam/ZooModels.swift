@@ -17,9 +17,14 @@ enum ZooModels {
         return try ModelReference(parsing: String(text.dropFirst(scheme.count)))
     }
 
-    /// A SAM model: `zoo:ID[@V]` of a SAM package, else a checkpoint or model name (`SAMModelStore`).
-    static func sam(_ text: String, preset: String? = nil, key: String? = nil) throws -> SAMModel {
-        guard let ref = try reference(text) else { return try SAMModelStore.load(text, preset: preset, key: key) }
+    /// Whether `text` names a zoo package (`zoo:...`).
+    static func isReference(_ text: String) -> Bool { text.hasPrefix(scheme) }
+
+    /// A SAM model: `zoo:ID[@V]` of a SAM package, else a checkpoint or model name (`SAMModelStore`), with the
+    /// prompt encoder and mask decoder of `decoder` when given.
+    static func sam(_ text: String, preset: String? = nil, key: String? = nil, decoder: String? = nil) throws -> SAMModel {
+        guard let ref = try reference(text) else { return try SAMModelStore.load(text, preset: preset, key: key, decoder: decoder) }
+        if decoder != nil { throw ValidationError("--decoder applies to checkpoint files, not to zoo packages") }
         guard let model = try Registry().load(ref) as? SAMModel else {
             throw ValidationError("\(text) is an SSM-SAM package, not a SAM model: use it with adapt, eval, ablate or demo")
         }

@@ -41,7 +41,7 @@ final class SafeTensorsTests: XCTestCase {
             ({ var d = header("{}", dataBytes: 0); d.replaceSubrange(0..<8, with: [200, 0, 0, 0, 0, 0, 0, 0]); return d }(), "longer than the file"),
             (header(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#, dataBytes: 12), "overlaps"),
             (header(#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, dataBytes: 8), "needs 12 bytes"),
-            (header(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, dataBytes: 4), "outside the data section"),
+            (header(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, dataBytes: 4), "run past the data section of 4 bytes"),
             (header(#"{"a":{"dtype":"X9","shape":[2],"data_offsets":[0,8]}}"#, dataBytes: 8), "unsupported dtype"),
             (header(#"{"a":{"dtype":"F64","shape":[549755813887,16777216],"data_offsets":[0,8]}}"#, dataBytes: 8), "too large"),
         ]
@@ -49,6 +49,19 @@ final class SafeTensorsTests: XCTestCase {
             XCTAssertThrowsError(try SafeTensors.parse(data, file: "bad.safetensors")) { e in
                 XCTAssertTrue("\(e)".contains("bad.safetensors") && "\(e)".contains(expected), "'\(e)' should mention '\(expected)'")
             }
+        }
+    }
+
+    /// A file cut short names the first tensor it cuts, in data order: the same tensor on every run (the header's
+    /// JSON object has no order of its own).
+    func testTruncatedFileNamesTheFirstTensorItCuts() throws {
+        var dict = StateDict()
+        for name in ["w0", "w1", "w2", "w3", "w4", "w5"] { dict[name] = StoredTensor(Tensor(shape: [4], data: [1, 2, 3, 4])) }
+        let full = try SafeTensors.serialize(dict)
+        let cut = full.prefix(full.count - 16 * 3 - 8)   // w2 loses half its bytes, w3 to w5 all of theirs
+        XCTAssertThrowsError(try SafeTensors.parse(Data(cut), file: "cut.safetensors")) { e in
+            XCTAssertTrue("\(e)".hasPrefix("cut.safetensors: tensor 'w2': data_offsets [32, 48] run past the data section of 40 bytes"), "\(e)")
+            XCTAssertTrue("\(e)".contains("56 bytes missing"), "\(e)")
         }
     }
 

@@ -5,8 +5,8 @@ import TensorCore
 
 /// Reads the weights of an ONNX model (initializers and `Constant` nodes) through libprotobuf-c.
 ///
-/// Exports made with constant folding rename linear weights `onnx::MatMul_N` and store them
-/// transposed; `ONNXNameMapper` maps them back to PyTorch state-dict names through the graph.
+/// Exports rename weights they fold or transpose (`onnx::MatMul_N`, `val_N`); `ONNXNameMapper` maps them
+/// back to PyTorch state-dict names through the graph (`graph(_:)` gives the graph itself).
 public enum ONNXReader {
     /// Largest model file accepted (protobuf's own limit is 2 GiB; bigger models use external data).
     public static let maxModelBytes = Int(Int32.max)
@@ -31,6 +31,27 @@ public enum ONNXReader {
 
     /// Parses model bytes; `url` locates external data files (relative to its folder).
     public static func parse(_ data: Data, url: URL, mapNames: Bool = true) throws -> StateDict {
+        let g = try parseGraph(data, url: url)
+        let named = mapNames ? ONNXNameMapper.map(g) : g.weights
+        var dict = StateDict()
+        for (name, t) in named {
+            guard dict[name] == nil else { throw ToolkitError(.invalidFile, subject: url.path, "two weights are named '\(name)'") }
+            dict[name] = t
+        }
+        return dict
+    }
+
+    /// Reads `url` as a graph: weights with the names the file gives them, nodes, inputs and outputs.
+    public static func graph(_ url: URL) throws -> ONNXGraph {
+        let data: Data
+        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
+            throw ToolkitError(.missingFile, subject: url.path, "cannot read: \(error.localizedDescription)")
+        }
+        return try parseGraph(data, url: url)
+    }
+
+    /// Parses model bytes into a graph; `url` locates external data files (relative to its folder).
+    public static func parseGraph(_ data: Data, url: URL) throws -> ONNXGraph {
         let file = url.path
         guard data.count <= maxModelBytes else { throw ToolkitError(.unsupported, subject: file, "\(data.count) bytes exceeds protobuf's 2 GiB limit") }
         let model = data.withUnsafeBytes { b -> UnsafeMutablePointer<Onnx__ModelProto>? in
@@ -52,25 +73,28 @@ public enum ONNXReader {
             guard let n = g.node[i]?.pointee else { continue }
             var node = ONNXNode(name: string(n.name) ?? "", opType: string(n.op_type) ?? "",
                                 inputs: (0 ..< n.n_input).map { string(n.input[$0]) ?? "" },
-                                outputs: (0 ..< n.n_output).map { string(n.output[$0]) ?? "" }, ints: [:])
+                                outputs: (0 ..< n.n_output).map { string(n.output[$0]) ?? "" })
             for a in 0 ..< n.n_attribute {
                 guard let attr = n.attribute[a]?.pointee, let an = string(attr.name) else { continue }
                 if attr.has_i != 0 { node.ints[an] = Int(attr.i) }
+                if attr.has_s != 0, let s = String(bytes: UnsafeBufferPointer(start: attr.s.data, count: attr.s.len), encoding: .utf8) {
+                    node.strings[an] = s
+                }
                 // Constant nodes carry weights too; the value is named by the node's output.
                 if node.opType == "Constant", an == "value", let t = attr.t, let out = node.outputs.first {
                     let st = try tensor(t.pointee, name: out, folder: folder, file: file)
                     if st.dtype.isFloatingPoint { weights.append((out, st)) } // integer constants are shapes and indices
                 }
             }
+            for m in 0 ..< n.n_metadata_props {
+                guard let e = n.metadata_props[m]?.pointee, let k = string(e.key) else { continue }
+                node.metadata[k] = string(e.value) ?? ""
+            }
             nodes.append(node)
         }
-        let named = mapNames ? ONNXNameMapper.map(weights, nodes: nodes) : weights
-        var dict = StateDict()
-        for (name, t) in named {
-            guard dict[name] == nil else { throw ToolkitError(.invalidFile, subject: file, "two weights are named '\(name)'") }
-            dict[name] = t
-        }
-        return dict
+        let inputs = (0 ..< g.n_input).compactMap { g.input[$0].flatMap { string($0.pointee.name) } }
+        let outputs = (0 ..< g.n_output).compactMap { g.output[$0].flatMap { string($0.pointee.name) } }
+        return ONNXGraph(weights: weights, nodes: nodes, inputs: inputs, outputs: outputs)
     }
 
     private static func string(_ p: UnsafeMutablePointer<CChar>?) -> String? { p.map { String(cString: $0) } }
@@ -164,13 +188,4 @@ public enum ONNXReader {
         guard d.count == bytes else { throw ToolkitError(.invalidFile, subject: file, "tensor '\(name)': read \(d.count) of \(bytes) bytes from \(location)") }
         return d
     }
-}
-
-/// The parts of a graph node that name mapping needs.
-struct ONNXNode {
-    let name: String
-    let opType: String
-    let inputs: [String]
-    let outputs: [String]
-    var ints: [String: Int]
 }

@@ -65,17 +65,17 @@ enum PickleGlobals {
     static func rebuildTensor(_ args: [PickleValue], file: String) throws -> PickleValue {
         guard args.count >= 4 else { throw ToolkitError(.invalidFile, subject: file, "_rebuild_tensor_v2 with \(args.count) arguments, expected at least 4") }
         guard case .storage(let s) = args[0] else {
-            throw ToolkitError(.invalidFile, subject: file, "_rebuild_tensor_v2: first argument is a \(args[0].kind), expected a storage")
+            throw ToolkitError(.invalidFile, subject: file, "_rebuild_tensor_v2: first argument is \(args[0].kindWithArticle), expected a storage")
         }
         guard let offset = args[1].intValue, let sizeV = args[2].sequence, let strideV = args[3].sequence else {
             throw ToolkitError(.invalidFile, subject: file, "_rebuild_tensor_v2: offset, size and stride must be an int and two tuples")
         }
         let size = try sizeV.map { v -> Int in
-            guard let i = v.intValue else { throw ToolkitError(.invalidFile, subject: file, "_rebuild_tensor_v2: size holds a \(v.kind)") }
+            guard let i = v.intValue else { throw ToolkitError(.invalidFile, subject: file, "_rebuild_tensor_v2: size holds \(v.kindWithArticle)") }
             return i
         }
         let stride = try strideV.map { v -> Int in
-            guard let i = v.intValue else { throw ToolkitError(.invalidFile, subject: file, "_rebuild_tensor_v2: stride holds a \(v.kind)") }
+            guard let i = v.intValue else { throw ToolkitError(.invalidFile, subject: file, "_rebuild_tensor_v2: stride holds \(v.kindWithArticle)") }
             return i
         }
         return .tensor(TorchTensorRef(storage: s, offset: offset, size: size, stride: stride))
@@ -89,7 +89,7 @@ enum PickleGlobals {
         guard case .global(let g) = t[1], g.module == "torch", let dtype = storageDTypes[g.name] else {
             throw ToolkitError(.invalidFile, subject: file, "persistent id names \(t[1].kind), not a torch storage class")
         }
-        guard case .string(let key) = t[2] else { throw ToolkitError(.invalidFile, subject: file, "persistent id key is a \(t[2].kind), expected str") }
+        guard case .string(let key) = t[2] else { throw ToolkitError(.invalidFile, subject: file, "persistent id key is \(t[2].kindWithArticle), expected str") }
         guard let numel = t[4].intValue, numel >= 0 else { throw ToolkitError(.invalidFile, subject: file, "storage \(key): element count is not a non-negative int") }
         var view: (String, Int, Int)? = nil
         if t.count >= 6, let v = t[5].sequence {

@@ -25,6 +25,12 @@ public indirect enum PickleValue {
     case tensor(TorchTensorRef)
 
     /// A short description for error messages.
+    /// `kind` with its article, for messages: "an int", "a dict", "None".
+    public var kindWithArticle: String {
+        if case .none = self { return kind }
+        return ("aeiou".contains(kind.first ?? "x") ? "an " : "a ") + kind
+    }
+
     public var kind: String {
         switch self {
         case .none: return "None"

@@ -175,15 +175,15 @@ struct Unpickler {
             case 0x52, 0x81: // REDUCE, NEWOBJ
                 let args = try pop(at), callee = try pop(at)
                 guard case .global(let g) = callee else {
-                    throw ToolkitError(.invalidFile, subject: file, "pickle \(op == 0x52 ? "REDUCE" : "NEWOBJ") at byte \(at) calls a \(callee.kind), not an allowed global")
+                    throw ToolkitError(.invalidFile, subject: file, "pickle \(op == 0x52 ? "REDUCE" : "NEWOBJ") at byte \(at) calls \(callee.kindWithArticle), not an allowed global")
                 }
-                guard let a = args.sequence else { throw ToolkitError(.invalidFile, subject: file, "pickle call of \(g.module).\(g.name) with a \(args.kind) of arguments") }
+                guard let a = args.sequence else { throw ToolkitError(.invalidFile, subject: file, "pickle call of \(g.module).\(g.name) with \(args.kindWithArticle) of arguments") }
                 try push(try PickleGlobals.call(g, a, file: file))
             case 0x92: // NEWOBJ_EX
                 _ = try pop(at) // kwargs
                 let args = try pop(at), callee = try pop(at)
                 guard case .global(let g) = callee, let a = args.sequence else {
-                    throw ToolkitError(.invalidFile, subject: file, "pickle NEWOBJ_EX at byte \(at) calls a \(callee.kind)")
+                    throw ToolkitError(.invalidFile, subject: file, "pickle NEWOBJ_EX at byte \(at) calls \(callee.kindWithArticle)")
                 }
                 try push(try PickleGlobals.call(g, a, file: file))
             case 0x62: // BUILD

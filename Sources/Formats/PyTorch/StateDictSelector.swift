@@ -22,21 +22,29 @@ enum StateDictSelector {
                 case .tuple(let t) where Int(part).map({ $0 >= 0 && $0 < t.count }) == true:
                     v = t[Int(part)!]
                 default:
-                    throw ToolkitError(.invalidArgument, subject: file, "key '\(key)': '\(walked.joined(separator: "."))' is a \(v.kind), not a dict")
+                    throw ToolkitError(.invalidArgument, subject: file, "key '\(key)': '\(walked.joined(separator: "."))' is \(v.kindWithArticle), not a dict")
                 }
                 walked.append(part)
             }
-            guard case .dict = v else { throw ToolkitError(.invalidArgument, subject: file, "key '\(key)' selects a \(v.kind), not a dict of tensors") }
+            guard case .dict = v else { throw ToolkitError(.invalidArgument, subject: file, "key '\(key)' selects \(v.kindWithArticle), not a dict of tensors") }
             return (key, v)
         }
         if isTensorDict(root) { return ("", root) }
         var found: [(String, PickleValue)] = []
         collect(root, path: [], into: &found, depth: 0)
-        if found.count == 1 { return found[0] }
-        if found.isEmpty {
-            throw ToolkitError(.invalidFile, subject: file, "no state dict found: the file holds a \(root.kind) with no dict of tensors\(topKeys(root))")
+        if found.count == 1 {
+            Notices.post("\(file): using the state dict at '\(found[0].0)', the only dict of tensors in the file (--key \(found[0].0) selects it explicitly)")
+            return found[0]
         }
-        throw ToolkitError(.invalidArgument, subject: file, "\(found.count) candidate state dicts: \(found.map { $0.0 }.joined(separator: ", ")); choose one with --key")
+        if found.isEmpty {
+            throw ToolkitError(.invalidFile, subject: file, "no state dict found: the file holds \(root.kindWithArticle) with no dict of tensors\(topKeys(root))")
+        }
+        let paths = found.map(\.0), listed = 10
+        // The model's own weights sit under `model` in most training checkpoints (beside optimizer state, EMA copies).
+        let model = paths.first { $0 == "model" } ?? paths.first { $0.hasSuffix(".model") || $0.hasPrefix("model.") }
+        let shown = paths.prefix(listed).joined(separator: ", ") + (paths.count > listed ? ", ... (\(paths.count - listed) more)" : "")
+        throw ToolkitError(.invalidArgument, subject: file, "\(found.count) candidate state dicts: \(shown); choose one with --key"
+            + (model.map { " (--key \($0) is most likely the model's weights)" } ?? ""))
     }
 
     /// A non-empty dict whose values are all tensors. (Auto-detection only takes flat dicts, so that
@@ -65,7 +73,7 @@ enum StateDictSelector {
 
     /// Flattens a dict of tensors (nested dicts get dotted names) into (name, tensor ref) pairs.
     static func flatten(_ v: PickleValue, prefix: String = "", file: String) throws -> [(String, TorchTensorRef)] {
-        guard case .dict(let d) = v else { throw ToolkitError(.invalidFile, subject: file, "'\(prefix)' is a \(v.kind), not a dict of tensors") }
+        guard case .dict(let d) = v else { throw ToolkitError(.invalidFile, subject: file, "'\(prefix)' is \(v.kindWithArticle), not a dict of tensors") }
         var out: [(String, TorchTensorRef)] = []
         for (k, val) in zip(d.keys, d.values) {
             let name = prefix.isEmpty ? k.keyString : prefix + "." + k.keyString
@@ -73,7 +81,7 @@ enum StateDictSelector {
             case .tensor(let t): out.append((name, t))
             case .dict: out += try flatten(val, prefix: name, file: file)
             default:
-                throw ToolkitError(.invalidFile, subject: file, "entry '\(name)' is a \(val.kind), not a tensor")
+                throw ToolkitError(.invalidFile, subject: file, "entry '\(name)' is \(val.kindWithArticle), not a tensor")
             }
         }
         return out

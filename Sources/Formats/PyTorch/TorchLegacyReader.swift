@@ -37,13 +37,13 @@ public enum TorchLegacyReader {
             let (root, p4) = try Unpickler.load(b, from: p3, file: file)
             let (keysV, p5) = try Unpickler.load(b, from: p4, file: file)
             p = p5
-            guard let keys = keysV.sequence else { throw ToolkitError(.invalidFile, subject: file, "legacy storage key list is a \(keysV.kind)") }
+            guard let keys = keysV.sequence else { throw ToolkitError(.invalidFile, subject: file, "legacy storage key list is \(keysV.kindWithArticle)") }
             // The element size of each storage comes from the tensors that reference it.
             var dtypes: [String: DType] = [:]
             collectStorages(root, into: &dtypes, depth: 0)
             var storages: [String: Data] = [:]
             for k in keys {
-                guard case .string(let key) = k else { throw ToolkitError(.invalidFile, subject: file, "legacy storage key is a \(k.kind)") }
+                guard case .string(let key) = k else { throw ToolkitError(.invalidFile, subject: file, "legacy storage key is \(k.kindWithArticle)") }
                 guard let dtype = dtypes[key] else {
                     throw ToolkitError(.invalidFile, subject: file, "storage '\(key)' is listed but no tensor names its dtype, so its size is unknown")
                 }
