@@ -60,8 +60,7 @@ public struct SAMModel: Module {
         switch precision {
         case .fp32: m.bf16Weights = nil
         case .bf16:
-            if let why = GEMMPrecision.unsupportedReason(.bf16) { throw ToolkitError(.unsupported, why) }
-            if bf16Weights == nil { m.bf16Weights = BF16Weights(parameters.map(\.value)) }
+            if bf16Weights == nil { m.bf16Weights = try convertedToBF16() }
         }
         return m
     }

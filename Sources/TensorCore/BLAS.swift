@@ -11,7 +11,7 @@ public enum BLAS {
     public static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if let held = ReducedPrecision.weights, m > 0, n > 0, k > 0, ReducedPrecision.isActive,
+        if let held = ReducedPrecision.weights, m > 0, n > 0, k > 0, ssm_dnnl_bf16_available() != 0,
            bf16Product(held, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                        b: b, ldb: ldb, beta: beta, c: c, ldc: ldc) {
             return

@@ -115,11 +115,10 @@ extension BLAS {
         Parallel.forRanges(rows, costPerItem: cols) { r in
             for i in r { ssm_f32_to_bf16(src + i * ld, packed + i * cols, cols) }
         }
-        let status = ssm_dnnl_gemm_bf16(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha,
-                                        heldA ?? UnsafePointer(packed), heldA != nil ? lda : cols,
-                                        heldB ?? UnsafePointer(packed), heldB != nil ? ldb : cols,
-                                        beta, c, ldc, openblas_get_num_threads())
-        precondition(status == 0, "oneDNN bf16 matmul failed (status \(status)) on M \(m) N \(n) K \(k)")
+        gemmBF16(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                 a: heldA ?? UnsafePointer(packed), lda: heldA != nil ? lda : cols,
+                 b: heldB ?? UnsafePointer(packed), ldb: heldB != nil ? ldb : cols,
+                 beta: beta, c: c, ldc: ldc, threads: threads)
         return true
     }
 }

@@ -68,7 +68,7 @@ struct EvaluationOptions: ParsableArguments {
         info.precision = try precision.chosen().rawValue
         // SSM-SAM's frozen encoder (whose features the bank computes from `first`) in the same precision; the
         // heads' weights are not converted, so adaptation and its gradients stay fp32.
-        let encoderBF16 = sam.precision == .bf16 ? BF16Weights(first.imageEncoder.parameters.map(\.value)) : nil
+        let encoderBF16 = sam.precision == .bf16 ? try first.imageEncoder.convertedToBF16() : nil
         info.volumeSHA256 = try FileDigest.sha256(of: URL(fileURLWithPath: volume)).hex
         info.setting = String(setting)
         for o in organList {

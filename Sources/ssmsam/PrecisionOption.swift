@@ -1,5 +1,4 @@
 import ArgumentParser
-import Diagnostics
 import NN
 import SAM
 import TensorCore
@@ -24,9 +23,7 @@ struct PrecisionOption: ParsableArguments {
 
     /// The bf16 copies of a module's weights when bf16 is chosen (nil for fp32), or the refusal's reason.
     func weights(for module: any Module) throws -> BF16Weights? {
-        guard try chosen() == .bf16 else { return nil }
-        if let why = GEMMPrecision.unsupportedReason(.bf16) { throw ToolkitError(.unsupported, why) }
-        return BF16Weights(module.parameters.map(\.value))
+        try chosen() == .bf16 ? module.convertedToBF16() : nil
     }
 
     /// `model` in the chosen precision (its weights converted once, here).
