@@ -132,6 +132,9 @@ let package = Package(
         .testTarget(name: "FewShotTests", dependencies: ["FewShot", "SSMSAM", "SAM", "NN", "TensorCore", "Formats",
                                                          "MedicalData", "Diagnostics", "TestSupport"],
                     exclude: ["Fixtures"]),
+        // The CLI's own structure (its --help examples parse); the executable is imported for testing.
+        .testTarget(name: "CLITests", dependencies: ["ssmsam", "TestSupport",
+                                                    .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "MedicalDataTests", dependencies: ["MedicalData", "Imaging", "Diagnostics", "TestSupport"],
                     exclude: ["Fixtures"]),
     ],

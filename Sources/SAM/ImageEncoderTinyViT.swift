@@ -101,6 +101,7 @@ public struct ImageEncoderTinyViT: Module {
             if injection != nil { x = inject(x.permuted([0, 2, 3, 1])).permuted([0, 3, 1, 2]) }
             x = prof.measure("stage 0 (MBConv)") { mb(x) }
             if taps.contains(block) { tapped[block] = x.permuted([0, 2, 3, 1]) }
+            EncoderProgress.finished(block: block, of: blockCount)
             block += 1
         }
         var t = prof.measure("patch merging") { convStage.downsample!(x).permuted([0, 2, 3, 1]) }  // (B, H, W, C) from here on
@@ -108,6 +109,7 @@ public struct ImageEncoderTinyViT: Module {
             for blk in stage.blocks {
                 t = prof.measure("stage \(s + 1) (attention)") { blk(inject(t)) }
                 if taps.contains(block) { tapped[block] = t }
+                EncoderProgress.finished(block: block, of: blockCount)
                 block += 1
             }
             if let merge = stage.downsample {

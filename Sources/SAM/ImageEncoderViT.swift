@@ -55,6 +55,7 @@ public struct ImageEncoderViT: Module {
             }
             x = recompute ? Variable.recomputed([x], parameters: block.parameters) { block($0[0]) } : block(x)
             if taps.contains(i) { tapped[i] = x }
+            EncoderProgress.finished(block: i, of: blocks.count)
         }
         return (x, taps.map { tapped[$0]! })
     }

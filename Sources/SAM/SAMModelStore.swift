@@ -39,19 +39,7 @@ public enum SAMModelStore {
     public static func load(_ reference: String, preset: String? = nil, key: String? = nil, decoder: String? = nil,
                             trainable: Bool = false) throws -> SAMModel {
         let url = try resolve(reference)
-        var (dict, unmatched) = try weights(url, key: key)
-        if let decoder {
-            let d = try resolve(decoder)
-            let (parts, more) = try weights(d, key: nil)
-            let decoderParts = HuggingFaceNames.toOfficial(parts).entries.filter { isDecoderName($0.name) }
-            guard !decoderParts.isEmpty else {
-                throw ToolkitError(.mismatch, subject: d.path, "no prompt_encoder.* or mask_decoder.* weights (expected an ONNX export of SamOnnxModel or a SAM checkpoint); found \(parts.count) tensors" + examples(parts.names))
-            }
-            var merged = StateDict()
-            for (name, t) in HuggingFaceNames.toOfficial(dict).entries where !isDecoderName(name) { merged[name] = t }
-            for (name, t) in decoderParts { merged[name] = t }
-            (dict, unmatched) = (merged, unmatched + more)
-        }
+        let (dict, unmatched) = try weights(url, key: key, decoder: try decoder.map(resolve))
         let names = Set(dict.names.map { String($0.prefix { $0 != "." }) })
         if names == ["image_encoder"] {
             throw ToolkitError(.mismatch, subject: url.path, "holds the image encoder only (no prompt_encoder.* or mask_decoder.* weights): "
@@ -94,6 +82,22 @@ public enum SAMModelStore {
             return (r.weights, r.unmatched)
         }
         return (try CheckpointReader.read(url, key: key).tensors, [])
+    }
+
+    /// The tensors of `url` as `weights(_:key:)` reads them; with `decoder`, its prompt encoder and mask decoder
+    /// replace the first file's (official names then), e.g. an image-encoder ONNX export and SamOnnxModel's.
+    public static func weights(_ url: URL, key: String?, decoder: URL?) throws -> (dict: StateDict, unmatched: [String]) {
+        let (dict, unmatched) = try weights(url, key: key)
+        guard let decoder else { return (dict, unmatched) }
+        let (parts, more) = try weights(decoder, key: nil)
+        let decoderParts = HuggingFaceNames.toOfficial(parts).entries.filter { isDecoderName($0.name) }
+        guard !decoderParts.isEmpty else {
+            throw ToolkitError(.mismatch, subject: decoder.path, "no prompt_encoder.* or mask_decoder.* weights (expected an ONNX export of SamOnnxModel or a SAM checkpoint); found \(parts.count) tensors" + examples(parts.names))
+        }
+        var merged = StateDict()
+        for (name, t) in HuggingFaceNames.toOfficial(dict).entries where !isDecoderName(name) { merged[name] = t }
+        for (name, t) in decoderParts { merged[name] = t }
+        return (merged, unmatched + more)
     }
 
     /// The architecture given by `preset`, else the config beside the checkpoint, else nil (detect from shapes).

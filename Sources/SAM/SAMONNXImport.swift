@@ -51,6 +51,15 @@ public enum SAMONNXImport {
         return result
     }
 
+    /// The weights of any ONNX file: SAM's official names where the graph is a SAM export (`recovered`), else
+    /// the generic names of `ONNXNameMapper`, so that other models convert as before.
+    public static func weightsOrGeneric(_ url: URL) throws -> (weights: StateDict, unmatched: [String], recovered: Bool) {
+        let graph = try ONNXReader.graph(url)
+        let r = try recover(graph)
+        if r.hasEncoder || r.hasDecoder { return (r.weights, r.unmatched, true) }
+        return (try ONNXReader.weights(of: graph, url: url), [], false)
+    }
+
     /// Official SAM names for the weights of `graph` (see the type's documentation).
     public static func recover(_ graph: ONNXGraph) throws -> Result {
         let mapped = ONNXNameMapper.map(graph)

@@ -47,7 +47,18 @@ public enum PackageBuilder {
         }
         try fm.createDirectory(at: directory.appendingPathComponent("golden"), withIntermediateDirectories: true)
 
-        let checkpoint = try CheckpointReader.read(r.checkpoint, key: r.key)
+        // An ONNX export gets SAM's official names back from its graph; one holds either SAM's encoder or its decoder.
+        let checkpoint: (tensors: StateDict, format: String)
+        if r.checkpoint.pathExtension.lowercased() == "onnx" {
+            checkpoint = (try SAMModelStore.weights(r.checkpoint, key: r.key).dict, CheckpointFormat.onnx.rawValue)
+            if !checkpoint.tensors.names.contains(where: { !$0.hasPrefix("image_encoder.") }) || !checkpoint.tensors.names.contains(where: { $0.hasPrefix("image_encoder.") }) {
+                throw ToolkitError(.mismatch, subject: r.checkpoint.path, "an ONNX export holds only part of SAM; make one checkpoint of both exports first: "
+                    + "ssmsam convert ENCODER.onnx sam.safetensors --decoder DECODER.onnx, then zoo add sam.safetensors")
+            }
+        } else {
+            let c = try CheckpointReader.read(r.checkpoint, key: r.key)
+            checkpoint = (c.tensors, c.format.rawValue)
+        }
         let sourceDigest = try FileDigest.sha256(of: r.checkpoint)
         let config = try r.config ?? SAMModelStore.config(for: r.checkpoint) ?? r.base?.manifest.architecture
             ?? SAMConfig.detect(from: checkpoint.tensors, file: r.checkpoint.path)
@@ -96,7 +107,7 @@ public enum PackageBuilder {
                                         replaces: replaces, adds: adds))
         (m.description, m.organ, m.modality, m.dataset) = (r.description, r.organ, r.modality, r.dataset)
         (m.protocolSettings, m.metrics) = (r.protocolSettings, r.metrics)
-        m.source = .init(file: r.checkpoint.lastPathComponent, format: checkpoint.format.rawValue, sha256: sourceDigest.hex,
+        m.source = .init(file: r.checkpoint.lastPathComponent, format: checkpoint.format, sha256: sourceDigest.hex,
                          size: sourceDigest.size, key: r.key, url: r.sourceURL)
         try AtomicFile.write(Data(ModelCard.markdown(m).utf8), to: directory.appendingPathComponent(PackageLayout.card))
         m.files = try fileEntries(in: directory, paths: [PackageLayout.weights, PackageLayout.card] + ManifestSchema.requiredFiles.filter { $0 != PackageLayout.card })

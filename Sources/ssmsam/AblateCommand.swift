@@ -14,6 +14,9 @@ struct AblateCommand: ParsableCommand {
             (meta-trained with --no-fmad), sssam (meta-train --no-meta, adapted by fine-tuning), sssam_no_fmad. \
             A variant whose NAME ends in '+ft' is adapted by fine-tuning even when it has learned rates. Writes \
             OUT/record.json, OUT/table.md, the predictions and panels.
+
+            Example:
+              ssmsam ablate --variant ssmsam=RUN --variant ssmsam_no_fmad=RUN_NOFMAD --volume ct.nii.gz --labels labels.nii.gz --organs liver --chunks 3 --out ABLATION
             """)
 
     @Option(help: "A row: NAME=MODEL or NAME=organ=MODEL,organ=MODEL,...; repeat.") var variant: [String]

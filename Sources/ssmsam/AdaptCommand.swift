@@ -15,6 +15,9 @@ struct AdaptCommand: ParsableCommand {
             The online optimiser takes the model's learned inner rates (a meta-trained model or run folder); a \
             model without them is fine-tuned with AdamW (--steps, --learning-rate). The query images' labels are \
             never read. Writes DIR/<query name>_mask.png and DIR/<query name>_overlay.png.
+
+            Example:
+              ssmsam adapt --model RUN --support slice40.png --support-mask liver40.png --query slice44.png slice48.png --out adapted
             """)
 
     @Option(help: "The SSM-SAM model: a meta-train run folder, a model file, or zoo:ID[@VERSION].") var model: String

@@ -10,10 +10,19 @@ struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
         abstract: "Convert a weight file or a Hugging Face folder to safetensors or a PyTorch .pth (zip format), optionally renaming SAM's tensors.",
-        discussion: "The output format follows OUT's extension (.safetensors, .pth or .pt). The output is written to a temporary name and renamed, so a failure leaves nothing behind. A SAM checkpoint converted to OUT.safetensors gets its architecture as OUT.json (with the marker \"format\": \"ssmsam-sam-config/1\"); an OUT.json that ssmsam did not write is never replaced or deleted.")
+        discussion: """
+            The output format follows OUT's extension (.safetensors, .pth or .pt). The output is written to a temporary name and renamed, so a failure leaves nothing behind. A SAM checkpoint converted to OUT.safetensors gets its architecture as OUT.json (with the marker \"format\": \"ssmsam-sam-config/1\"); an OUT.json that ssmsam did not write is never replaced or deleted.
+
+            Examples:
+              ssmsam convert sam_vit_b_01ec64.pth vit_b.safetensors
+              ssmsam convert hf-sam-vit-base/ vit_b.pth --names official
+              ssmsam convert encoder.onnx sam.safetensors --decoder decoder.onnx
+              ssmsam convert vit_b.safetensors vit_b_hf.safetensors --names hf --dtype f16
+            """)
 
     @Argument(help: "The input: a weight file (PyTorch, safetensors, ONNX, .npy, .npz) or a Hugging Face save_pretrained folder.") var input: String
     @Argument(help: "The output file: .safetensors, .pth or .pt.") var output: String
+    @Option(help: "A second file whose prompt encoder and mask decoder complete the first one (e.g. SamOnnxModel's ONNX export beside an image-encoder export): one full checkpoint out.") var decoder: String?
     @Option(help: "Dot path to a nested state dict in a PyTorch checkpoint.") var key: String?
     @Option(help: "Store floating-point tensors as f32, f16 or bf16 (integer tensors are kept).") var dtype: String?
     @Option(help: "Rename SAM's tensors: official (segment-anything's) or hf (transformers' SamModel). Default: as in the input.") var names: String?
@@ -36,7 +45,23 @@ struct ConvertCommand: ParsableCommand {
             if inURL.standardizedFileURL.path == out.standardizedFileURL.path {
                 throw ToolkitError(.invalidArgument, subject: output, "the output would overwrite the input")
             }
-            var dict = try CheckpointReader.read(inURL, key: key).tensors
+            var dict: StateDict
+            if let decoder {
+                // Two files, one checkpoint: the first one's image encoder, the second one's prompt encoder and mask decoder.
+                let (merged, unmatched) = try SAMModelStore.weights(inURL, key: key, decoder: URL(fileURLWithPath: decoder))
+                dict = merged
+                if !unmatched.isEmpty { notRecovered(unmatched) }
+            } else if inURL.pathExtension.lowercased() == "onnx", !HuggingFaceFolder.isFolder(inURL) {
+                if key != nil { throw ToolkitError(.invalidArgument, subject: input, "--key applies to PyTorch checkpoints; this is onnx") }
+                let r = try SAMONNXImport.weightsOrGeneric(inURL)
+                dict = r.weights
+                if r.recovered {
+                    FileHandle.standardError.write(Data("\(input): an ONNX export of SAM's \(r.weights.names.contains { $0.hasPrefix("image_encoder.") } ? "image encoder" : "prompt encoder and mask decoder"); official names recovered from the graph\n".utf8))
+                    if !r.unmatched.isEmpty { notRecovered(r.unmatched) }
+                }
+            } else {
+                dict = try CheckpointReader.read(inURL, key: key).tensors
+            }
             // A SAM checkpoint keeps its architecture: the config that came with it (a Hugging Face config.json, the
             // .json beside it), else the one its shapes show.
             let detected = try? SAMConfig.detect(from: dict, file: input)
@@ -81,5 +106,10 @@ struct ConvertCommand: ParsableCommand {
             let naming = convention.map { ", \($0 == .official ? "official" : "Hugging Face SamModel") names" } ?? ""
             print("wrote \(output): \(dict.count) tensors, \(InspectCommand.grouped(dict.parameterCount)) values\(naming)")
         }
+    }
+
+    /// ONNX tensors no recovery rule placed: named (at most ten) on stderr, so a partial recovery is never silent.
+    private func notRecovered(_ unmatched: [String]) {
+        FileHandle.standardError.write(Data("warning: \(unmatched.count) ONNX tensors not recovered (left out): \(unmatched.prefix(10).joined(separator: ", "))\n".utf8))
     }
 }

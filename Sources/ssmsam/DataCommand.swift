@@ -7,6 +7,10 @@ import MedicalData
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data", abstract: "Inspect NIfTI volumes, list few-shot episodes, render slices.",
+        discussion: """
+            Example:
+              ssmsam data inspect ct.nii.gz --labels labels.nii.gz
+            """,
         subcommands: [DataInspectCommand.self, DataEpisodesCommand.self, DataRenderCommand.self])
 }
 

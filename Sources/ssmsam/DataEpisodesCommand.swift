@@ -6,7 +6,11 @@ import MedicalData
 /// `ssmsam data episodes`: the chunks of a test organ's slice range, their supports and queries.
 struct DataEpisodesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "episodes", abstract: "List the 1-shot chunks of an organ: slices, support slice, query slices.")
+        commandName: "episodes", abstract: "List the 1-shot chunks of an organ: slices, support slice, query slices.",
+        discussion: """
+            Example:
+              ssmsam data episodes ct.nii.gz --labels labels.nii.gz --organ liver --chunks 3
+            """)
 
     @Argument(help: "The test image volume: a NIfTI file (.nii or .nii.gz) or a folder of DICOM slices.")
     var volume: String

@@ -7,7 +7,12 @@ struct DataInspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
         abstract: "Print dims, spacing, orientation, intensity range and per-organ voxel counts and slice ranges.",
-        discussion: "Slice indices are in the canonical RAS+ order (slice 0 is the most inferior).")
+        discussion: """
+            Slice indices are in the canonical RAS+ order (slice 0 is the most inferior).
+
+            Example:
+              ssmsam data inspect ct.nii.gz --labels labels.nii.gz --json
+            """)
 
     @Argument(help: "The image volume: a NIfTI file (.nii or .nii.gz) or a folder of DICOM slices.")
     var volume: String
@@ -35,12 +40,12 @@ struct DataInspectCommand: ParsableCommand {
             }
             let range = v.intensityRange
             if json {
-                let organJSON = organs.map { o in
-                    "\"\(o.name)\": {\"voxels\": \(o.voxels), \"slices\": \(o.range.map { "[\($0.lowerBound), \($0.upperBound)]" } ?? "null")}"
-                }.joined(separator: ", ")
-                print("{\"shape\": \(v.dims), \"spacing\": \(v.spacing), \"orientation\": \"\(v.orientation)\", "
-                      + "\"source_orientation\": \"\(v.sourceOrientation)\", "
-                      + "\"intensity\": [\(range.min), \(range.max)], \"organs\": {\(organJSON)}}")
+                let organJSON = Dictionary(uniqueKeysWithValues: organs.map { o in
+                    (o.name, ["voxels": o.voxels, "slices": o.range.map { [$0.lowerBound, $0.upperBound] as Any } ?? NSNull()] as [String: Any])
+                })
+                try JSONOutput.print(["shape": v.dims, "spacing": v.spacing, "orientation": "\(v.orientation)",
+                                      "source_orientation": "\(v.sourceOrientation)", "intensity": [range.min, range.max],
+                                      "organs": organJSON], pretty: false)
                 return
             }
             print("volume:       \(volume)")

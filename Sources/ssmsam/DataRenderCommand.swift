@@ -8,7 +8,12 @@ struct DataRenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "render",
         abstract: "Render an axial slice to an 8-bit PNG with label (and prediction) overlays.",
-        discussion: "Radiological view: the patient's right on the image's left, anterior at the top.")
+        discussion: """
+            Radiological view: the patient's right on the image's left, anterior at the top.
+
+            Example:
+              ssmsam data render ct.nii.gz --slice 60 --labels labels.nii.gz --organs liver,spleen -o slice60.png
+            """)
 
     @Argument(help: "The image volume: a NIfTI file (.nii or .nii.gz) or a folder of DICOM slices.")
     var volume: String

@@ -22,6 +22,10 @@ struct DemoCommand: ParsableCommand {
         support (learned rates, or --steps of AdamW fine-tuning). SAM is prompted from the support mask \
         (its box, its deepest point, the mask itself). Writes OUT/side_by_side.png: support with its label | \
         SSM-SAM | SAM (box) | the query's label.
+
+        Examples:
+          ssmsam demo
+          ssmsam demo --ssm-model zoo:ssmsam/mobile-liver@1.0.0 --out-dir demo
         """)
 
     @Option(help: "The SAM base (model name or checkpoint).") var model = "mobile_sam"

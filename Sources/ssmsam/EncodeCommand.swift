@@ -8,7 +8,13 @@ import TensorCore
 /// `ssmsam encode`: the image embedding of one image, optionally timed.
 struct EncodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "encode", abstract: "Write the image embedding (1 x 256 x 64 x 64, float32 .npy) of an image.")
+        commandName: "encode", abstract: "Write the image embedding (1 x 256 x 64 x 64, float32 .npy) of an image.",
+        discussion: """
+            Examples:
+              ssmsam encode --model vit_b.pth --image ct.png --out embedding.npy
+              ssmsam encode --model vit_b.pth --image ct.png --out embedding.npy --precision bf16 --time 5
+              ssmsam encode --model enc.onnx --image ct.png --out embedding.npy
+            """)
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var precision: PrecisionOption
@@ -24,7 +30,7 @@ struct EncodeCommand: ParsableCommand {
             let picture = try ImageIO.read(URL(fileURLWithPath: image)).rgb()
             let (input, _) = try SAMPreprocessing(modelSize: encoder.inputSize)
                 .modelInput(rgb: picture.pixels, width: picture.width, height: picture.height)
-            let embedding = ReducedPrecision.with(bf16) { encoder.encode(input).embedding }
+            let embedding = ProgressBar.encoding("encoder") { ReducedPrecision.with(bf16) { encoder.encode(input).embedding } }
             try Numpy.write(StoredTensor(embedding), to: URL(fileURLWithPath: out))
             print("wrote \(out): embedding \(embedding.shape)")
             if let n = time, n > 0 {

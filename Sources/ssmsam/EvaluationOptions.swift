@@ -32,7 +32,8 @@ struct EvaluationOptions: ParsableArguments {
 
     var organList: [String] { organs.split(separator: ",").map { LabelMap.normalise(String($0)) } }
 
-    func run(_ variants: [Variant]) throws -> EvaluationRecord {
+    /// Runs the evaluation of `variants` (and the baselines); `progress` receives a line per chunk and organ.
+    func run(_ variants: [Variant], progress: (String) -> Void = { print($0) }) throws -> EvaluationRecord {
         let labelMap = try LabelMap.named(preset)
         let intensityPreset = try IntensityPreset(parsing: intensity)
         guard (supportVolume == nil) == (supportLabels == nil) else {
@@ -88,6 +89,6 @@ struct EvaluationOptions: ParsableArguments {
             }
             if !noBaselines { methods.append(zeroShot) }
             return methods
-        }, bank: bank, info: info, out: URL(fileURLWithPath: out), progress: { print($0) }) }
+        }, bank: bank, info: info, out: URL(fileURLWithPath: out), progress: progress) }
     }
 }

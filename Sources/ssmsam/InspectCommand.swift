@@ -8,7 +8,13 @@ struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
         abstract: "Show the format, tensor count, parameter count, dtypes and tensors of a weight file (and an SSM-SAM model's groups).",
-        discussion: "Reads PyTorch (.pth/.pt, zip and legacy), safetensors, ONNX, .npy and .npz; the format is detected from the file's bytes.")
+        discussion: """
+            Reads PyTorch (.pth/.pt, zip and legacy), safetensors, ONNX, .npy and .npz; the format is detected from the file's bytes.
+
+            Examples:
+              ssmsam inspect sam_vit_b_01ec64.pth
+              ssmsam inspect training.ckpt --key model --json
+            """)
 
     @Argument(help: "The weight file, or a Hugging Face save_pretrained folder (shards merged).") var file: String
     @Option(help: "Dot path to a nested state dict in a PyTorch checkpoint (e.g. model or state.ema).") var key: String?
@@ -19,9 +25,7 @@ struct InspectCommand: ParsableCommand {
         let dict = checkpoint.tensors
         if json {
             let tensors: [[String: Any]] = dict.entries.map { ["name": $0.name, "dtype": $0.tensor.dtype.rawValue, "shape": $0.tensor.shape] }
-            let data = try JSONSerialization.data(withJSONObject: ["format": checkpoint.format.rawValue, "tensors": tensors],
-                                                  options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try JSONOutput.print(["format": checkpoint.format.rawValue, "tensors": tensors], pretty: false)
             return
         }
         print("file:        \(file)")

@@ -20,6 +20,10 @@ struct MetaTrainCommand: ParsableCommand {
         Episodes: a training organ's slice range in a volume cut into --chunks chunks; the support is a chunk's \
         centre slice, the queries other slices of the same chunk. Deterministic for a --seed; --resume continues \
         RUN/state.safetensors exactly.
+
+        Examples:
+          ssmsam meta-train --base mobile_sam --volume ct.nii.gz --labels labels.nii.gz --test-organ liver --epochs 8 --out RUN
+          ssmsam meta-train --base mobile_sam --data DATASET --test-organ spleen --seed 1 --resume --out RUN
         """)
 
     @Option(help: "The SAM base (model name or checkpoint), frozen.") var base = "mobile_sam"

@@ -16,6 +16,10 @@ struct ParityCommand: ParsableCommand {
             IoU of the masks (logit > 0) where a stage holds mask logits. Exit status 0 when every stage passes, 1 when \
             one fails (the first failing stage is named) or on an error. Record a bundle with \
             scripts/record_reference.py. --model is a SAM model for a SAM bundle, an SSM-SAM model for an SSM-SAM one.
+
+            Examples:
+              ssmsam parity --model vit_b.pth --reference ref/
+              ssmsam parity --model heads.pth --reference ssm_ref/ --json
             """)
 
     /// For an SSM-SAM bundle, `--model` is an SSM-SAM model file (.safetensors, or .pth with the twin's .json).

@@ -15,6 +15,9 @@ struct SSMBaselineCommand: ParsableCommand {
             --prompt point: one positive point at the support mask's deepest interior point (multimask, best \
             predicted IoU); box: the support mask's bounding box; mask: the support mask as SAM's mask prompt. \
             The query's own label is never used. A support mask of another size is resampled to the query's.
+
+            Example:
+              ssmsam ssm baseline --model mobile_sam --prompt box --support-mask liver40.png --query slice44.png --out box44.png
             """)
 
     @OptionGroup var model: ModelOptions

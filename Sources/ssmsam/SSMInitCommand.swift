@@ -7,7 +7,12 @@ import SSMSAM
 /// `ssmsam ssm init`: a fresh SSM-SAM model, the base's weights and heads initialised from a seed.
 struct SSMInitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "init", abstract: "Make an SSM-SAM model: a SAM base (frozen) and freshly initialised heads.")
+        commandName: "init", abstract: "Make an SSM-SAM model: a SAM base (frozen) and freshly initialised heads.",
+        discussion: """
+            Examples:
+              ssmsam ssm init --base mobile_sam --out M.safetensors
+              ssmsam ssm init --base mobile_sam --no-adapters --out M.pth
+            """)
 
     @Option(help: "The SAM base: a checkpoint or a model name (e.g. mobile_sam).") var base: String
     @Option(help: "Output model: M.safetensors (config inside and in M.json beside it) or M.pth (for the PyTorch twin).") var out: String

@@ -10,7 +10,12 @@ import TensorCore
 struct SSMPredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict", abstract: "Segment a query image from one support image and its mask (1-shot); write the mask PNG.",
-        discussion: "The prompt points come from the support mask; the query's own label is never used.")
+        discussion: """
+            The prompt points come from the support mask; the query's own label is never used.
+
+            Example:
+              ssmsam ssm predict --model M.safetensors --support slice40.png --support-mask liver40.png --query slice44.png --out mask44.png
+            """)
 
     @Option(help: "The SSM-SAM model (.safetensors or .pth with its .json).") var model: String
     @Option(help: "The support image (PNG or JPEG).") var support: String

@@ -34,6 +34,12 @@ struct SSMSAMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ssmsam",
         abstract: "Segment Anything (SAM) and SSM-SAM on the CPU: convert, run, meta-train, publish, verify.",
+        discussion: """
+            Examples:
+              ssmsam doctor
+              ssmsam segment --model mobile_sam --image ct.png --point 300,240 --out mask.png
+              ssmsam demo
+            """,
         version: ToolkitVersion.string,
         subcommands: [DoctorCommand.self, InspectCommand.self, ConvertCommand.self, EncodeCommand.self,
                       SegmentCommand.self, DemoCommand.self, DataCommand.self, SSMCommand.self, MetaTrainCommand.self,

@@ -12,6 +12,10 @@ struct ZooAddCommand: ParsableCommand {
             With --base the package is a delta: only the tensors that differ from the installed base (or that it lacks) are kept. \
             With --catalogue-entry (e.g. zoo/sam/mobile_sam/1.0.0) the id, version, license and description come from that entry, \
             and the package lands only if its weights have the catalogued sha256 (and its golden outputs match the entry's, when it has them).
+
+            Examples:
+              ssmsam zoo add ~/.cache/ssmsam/models/mobile_sam.pt --catalogue-entry zoo/sam/mobile_sam/1.0.0
+              ssmsam zoo add my_sam.pth --id me/my-sam --version 1.0.0 --base sam/vit_b@1.0.0 --license apache-2.0
             """)
 
     @Argument(help: "The checkpoint (.pth, .onnx, .safetensors, .npz, a Hugging Face save_pretrained folder: anything convert reads).") var checkpoint: String
@@ -67,7 +71,8 @@ struct ZooAddCommand: ParsableCommand {
             if let m = metrics { r.metrics = try jsonArgument(m, option: "--metrics") }
 
             var m: Manifest! = nil
-            let landing = try PackageDestination(out: out, registry: registry).land(tag: "add", numbers: true) { tmp in
+            // The golden outputs run the encoder, and so does the install's check of them: a bar for each.
+            let landing = try ProgressBar.encoding("encoder (golden outputs)") { try PackageDestination(out: out, registry: registry).land(tag: "add", numbers: true) { tmp in
                 m = try PackageBuilder.build(r, into: tmp, toolkitVersion: ToolkitVersion.string)
                 if let catalogueEntry, known == nil {
                     let issues = try Catalogue.compare(built: try ZooPackage.read(tmp), with: URL(fileURLWithPath: catalogueEntry))
@@ -78,7 +83,7 @@ struct ZooAddCommand: ParsableCommand {
                     print("matches the catalogue entry \(catalogueEntry): weights sha256" + (FileManager.default.fileExists(
                         atPath: catalogueEntry + "/" + PackageLayout.goldenOutputs) ? " and golden outputs" : ""))
                 }
-            }
+            } }
             switch landing {
             case .wrote(let target): print("wrote \(target.path): \(m.reference) (\(m.kind.rawValue), \(m.weights.tensors) tensors)")
             case .installed(let e): print("added \(e.reference) (\(m.kind.rawValue), \(m.weights.tensors) tensors) to \(registry.root.path)")

@@ -6,7 +6,14 @@ import Zoo
 struct ZooCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zoo", abstract: "The model zoo: packages of weights, config, card and golden outputs; a local registry.",
-        discussion: "The registry is $SSMSAM_ZOO, else ~/.cache/ssmsam/zoo (or --registry). The repository's zoo/ folder is the catalogue of known entries.",
+        discussion: """
+            The registry is $SSMSAM_ZOO, else ~/.cache/ssmsam/zoo (or --registry). The repository's zoo/ folder is the catalogue of known entries.
+
+            Examples:
+              ssmsam zoo list
+              ssmsam zoo install --strict zoo/ssmsam/mobile-liver/1.0.0
+              ssmsam zoo verify ssmsam/mobile-liver@1.0.0 --numbers
+            """,
         subcommands: [ZooAddCommand.self, ZooListCommand.self, ZooShowCommand.self, ZooPackCommand.self, ZooInstallCommand.self,
                       ZooRemoveCommand.self, ZooVerifyCommand.self, ZooExportCommand.self, ZooPublishCommand.self,
                       ZooKeygenCommand.self, ZooSignCommand.self, ZooTrustCommand.self])

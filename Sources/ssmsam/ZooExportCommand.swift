@@ -5,7 +5,12 @@ import Zoo
 /// `ssmsam zoo export --hf`: a Hugging-Face-Hub-style folder.
 struct ZooExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "export", abstract: "Export an installed package as a Hugging-Face-Hub-style folder (a delta is merged onto its base), or an SSM-SAM package as the twin's .pth.")
+        commandName: "export", abstract: "Export an installed package as a Hugging-Face-Hub-style folder (a delta is merged onto its base), or an SSM-SAM package as the twin's .pth.",
+        discussion: """
+            Examples:
+              ssmsam zoo export sam/vit_b@1.0.0 --hf vit_b_hf
+              ssmsam zoo export ssmsam/mobile-liver@1.0.0 --pth liver.pth
+            """)
 
     @Argument(help: "ID@VERSION.") var entry: String
     @Option(help: "The folder to write (config.json, model.safetensors, README.md).") var hf: String?

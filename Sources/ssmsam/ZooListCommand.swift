@@ -4,7 +4,12 @@ import Zoo
 
 /// `ssmsam zoo list`: installed packages, or a catalogue's entries.
 struct ZooListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List installed packages (or a catalogue folder's entries).")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List installed packages (or a catalogue folder's entries).",
+        discussion: """
+            Examples:
+              ssmsam zoo list
+              ssmsam zoo list --catalogue zoo --json
+            """)
 
     @Option(help: "List the entries of a catalogue folder (e.g. the repository's zoo/) instead of the registry.") var catalogue: String?
     @Flag(help: "Print a JSON array (one object per entry, the table's columns as keys) instead of the table.") var json = false
@@ -39,8 +44,7 @@ struct ZooListCommand: ParsableCommand {
     func table(_ header: [String], _ rows: [[String]]) {
         if json {
             let objects = rows.map { Dictionary(uniqueKeysWithValues: zip(header.map { $0.lowercased() }, $0)) }
-            let data = (try? JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data("[]".utf8)
-            print(String(decoding: data, as: UTF8.self))
+            try? JSONOutput.print(objects)
             return
         }
         let widths = header.indices.map { c in ([header] + rows).map { $0[c].count }.max()! }

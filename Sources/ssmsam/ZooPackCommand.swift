@@ -4,7 +4,11 @@ import Zoo
 
 /// `ssmsam zoo pack`: an installed package as one `.tar` file.
 struct ZooPackCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "pack", abstract: "Write an installed package as a .tar archive (verified first).")
+    static let configuration = CommandConfiguration(commandName: "pack", abstract: "Write an installed package as a .tar archive (verified first).",
+        discussion: """
+            Example:
+              ssmsam zoo pack ssmsam/mobile-liver@1.0.0 -o mobile-liver.tar
+            """)
 
     @Argument(help: "ID@VERSION.") var entry: String
     @Option(name: .shortAndLong, help: "The archive to write (.tar).") var output: String

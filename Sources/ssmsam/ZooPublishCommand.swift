@@ -17,6 +17,10 @@ struct ZooPublishCommand: ParsableCommand {
             logits before and after the 1-shot adaptation, computed from the weights as stored. --evaluation takes \
             the record.json of `ssmsam eval --model zoo:ID@VERSION` of this very package (same weights sha256): its \
             Dice become the package's metrics. Installs into the registry unless --out is given.
+
+            Examples:
+              ssmsam zoo publish RUN --id ssmsam/my-liver --version 1.0.0
+              ssmsam zoo publish RUN --id ssmsam/my-liver --version 1.0.1 --evaluation EVAL/record.json --key publisher.key
             """)
 
     @Argument(help: "A meta-train run folder (its model.safetensors and run.json), or an SSM-SAM model file.") var source: String

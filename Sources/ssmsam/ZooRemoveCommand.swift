@@ -3,7 +3,11 @@ import Zoo
 
 /// `ssmsam zoo remove`.
 struct ZooRemoveCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove an installed package.")
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove an installed package.",
+        discussion: """
+            Example:
+              ssmsam zoo remove me/my-sam@1.0.0
+            """)
 
     @Argument(help: "ID@VERSION.") var entry: String
     @OptionGroup var registryOptions: RegistryOptions

@@ -7,7 +7,13 @@ import Zoo
 struct ZooVerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify", abstract: "Verify an installed package, a .tar archive or a package folder.",
-        discussion: "Checks the manifest's schema, the size and sha256 of every file, unlisted files, and a delta's base (installed, right sha256). --numbers reruns the golden inputs and compares with the tolerance.")
+        discussion: """
+            Checks the manifest's schema, the size and sha256 of every file, unlisted files, and a delta's base (installed, right sha256). --numbers reruns the golden inputs and compares with the tolerance.
+
+            Examples:
+              ssmsam zoo verify ssmsam/mobile-liver@1.0.0 --numbers
+              ssmsam zoo verify mobile-liver.tar --strict --json
+            """)
 
     @Argument(help: "ID[@VERSION], a .tar archive, or a package folder.") var entry: String
     @Flag(help: "Rerun the golden inputs (base + delta for a delta) and compare with the stored outputs.") var numbers = false
@@ -31,15 +37,15 @@ struct ZooVerifyCommand: ParsableCommand {
                     try TarArchive.unpack(dir, into: tmp!)
                     dir = tmp!
                 }
-                report = try registry.verify(dir, numbers: numbers, strict: strict)
+                report = try ProgressBar.encoding("encoder (golden numbers)") { try registry.verify(dir, numbers: numbers, strict: strict) }
             } else {
-                report = try registry.verify(try ModelReference(parsing: entry), numbers: numbers, strict: strict)
+                report = try ProgressBar.encoding("encoder (golden numbers)") { try registry.verify(try ModelReference(parsing: entry), numbers: numbers, strict: strict) }
             }
             if json {
                 let object: [String: Any] = ["reference": report.reference, "ok": report.ok, "signature": report.signature.short,
                                              "signature_detail": report.signature.description, "passed": report.passed,
                                              "issues": report.issues.map { ["file": $0.file, "message": $0.message] }]
-                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
+                try JSONOutput.print(object)
             } else {
                 printReport(report)
             }

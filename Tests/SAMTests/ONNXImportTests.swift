@@ -158,6 +158,42 @@ final class ONNXCLITests: XCTestCase {
         XCTAssertEqual(mixed.logits, expected.logits)
     }
 
+    /// `convert ENC.onnx OUT.safetensors --decoder DEC.onnx`: one native checkpoint (official names, its config
+    /// beside it) that runs like the .pth; an encoder export alone converts with official names too, and an ONNX
+    /// that is not SAM keeps its generic names.
+    func testConvertMakesOneCheckpointOfTheTwoExports() throws {
+        let expected = try outputs("pth", model: fixture("sam_tiny.pth"), decoder: nil)
+        let reference = try CheckpointReader.read(URL(fileURLWithPath: fixture("sam_tiny.pth"))).tensors
+        for exporter in ONNXImportTests.exporters {
+            let out = work.appendingPathComponent("sam-\(exporter).safetensors")
+            let c = try run(["convert", fixture("encoder_\(exporter).onnx"), out.path, "--decoder", fixture("decoder_\(exporter).onnx")])
+            XCTAssertEqual(c.code, 0, c.err)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: work.appendingPathComponent("sam-\(exporter).json").path), c.out)
+            let converted = try CheckpointReader.read(out).tensors
+            XCTAssertEqual(Set(converted.names).subtracting(reference.names), [], exporter)
+            let got = try outputs("converted-\(exporter)", model: out.path, decoder: nil)
+            XCTAssertEqual(got.logits, expected.logits, "\(exporter): logits")
+            XCTAssertEqual(got.embedding, expected.embedding, "\(exporter): embedding")
+
+            let encoderOnly = work.appendingPathComponent("enc-\(exporter).safetensors")
+            let e = try run(["convert", fixture("encoder_\(exporter).onnx"), encoderOnly.path])
+            XCTAssertEqual(e.code, 0, e.err)
+            XCTAssertTrue(e.err.contains("an ONNX export of SAM's image encoder; official names recovered"), e.err)
+            let names = try CheckpointReader.read(encoderOnly).tensors.names
+            XCTAssertTrue(!names.isEmpty && names.allSatisfy { $0.hasPrefix("image_encoder.") && reference[$0] != nil }, "\(names.prefix(5))")
+        }
+        let other = work.appendingPathComponent("other.safetensors")
+        let n = try run(["convert", fixture("not_sam.onnx"), other.path])
+        XCTAssertEqual(n.code, 0, n.err)
+        XCTAssertEqual(try CheckpointReader.read(other).tensors.names.sorted(),
+                       try CheckpointReader.read(URL(fileURLWithPath: fixture("not_sam.onnx"))).tensors.names.sorted())
+
+        let z = try SSMSAMProcess.run(["zoo", "add", fixture("encoder_legacy.onnx"), "--id", "test/onnx", "--version", "1.0.0"],
+                                      near: Bundle(for: Self.self), environment: ["SSMSAM_ZOO": work.appendingPathComponent("zoo").path])
+        XCTAssertEqual(z.code, 1)
+        XCTAssertTrue(z.err.contains("make one checkpoint of both exports first: ssmsam convert ENCODER.onnx sam.safetensors --decoder DECODER.onnx"), z.err)
+    }
+
     func testNotSAMIsOneShortLine() throws {
         let r = try run(["segment", "--model", fixture("not_sam.onnx"), "--image", fixture("image.png"), "--point", "20,30",
                          "--out", work.appendingPathComponent("m.png").path])

@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 import TestSupport
 import XCTest
@@ -41,6 +42,24 @@ final class SAMCLITests: XCTestCase {
         let e = try run(["encode", "--model", model, "--image", image, "--out", work.appendingPathComponent("e.npy").path])
         XCTAssertEqual(e.code, 0, e.err)
         XCTAssertTrue(e.out.contains("embedding [1, 32, 8, 8]"), e.out)
+    }
+
+    /// `segment --json`: one JSON document on stdout with the predicted IoUs and the files written, nothing else.
+    func testSegmentJSON() throws {
+        let mask = work.appendingPathComponent("mask.png").path, logits = work.appendingPathComponent("low.npy").path
+        let r = try run(["segment", "--model", model, "--image", image, "--point", "3,2", "--multimask", "--out", mask, "--logits", logits, "--json"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], r.out)
+        let masks = try XCTUnwrap(o["masks"] as? [[String: Any]])
+        XCTAssertEqual(masks.count, 3)
+        let ious = masks.compactMap { $0["predicted_iou"] as? Double }
+        XCTAssertEqual(ious.count, 3)
+        XCTAssertEqual(o["best"] as? Int, ious.firstIndex(of: ious.max()!))
+        XCTAssertEqual(o["written"] as? [String: String], ["mask": mask, "logits": logits])
+        XCTAssertEqual(o["low_res_logits_shape"] as? [Int], try Numpy.read(URL(fileURLWithPath: logits)).shape)
+        XCTAssertEqual(o["precision"] as? String, "fp32")
+        let pixels = try XCTUnwrap(o["mask_pixels"] as? Int)
+        XCTAssertTrue((0...((o["width"] as? Int ?? 0) * (o["height"] as? Int ?? 0))).contains(pixels))
     }
 
     func testBadInputFailsCleanly() throws {

@@ -78,6 +78,14 @@ final class ZooCLITests: XCTestCase {
                        ["ENTRY KIND BASE ORGAN LICENSE SIGNATURE NUMBERS", "test/sam-small-random@1.0.0 base - - apache-2.0 unsigned verified"])
         r = try run(["zoo", "show", "test/sam-small-random"])
         XCTAssert(r.out.hasPrefix("# test/sam-small-random 1.0.0\n"), r.out)
+        r = try run(["zoo", "show", "test/sam-small-random", "--json"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let shown = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], r.out)
+        XCTAssertEqual(shown["reference"] as? String, "test/sam-small-random@1.0.0")
+        XCTAssert((shown["card"] as? String)?.hasPrefix("# test/sam-small-random 1.0.0\n") == true, r.out)
+        XCTAssertEqual((shown["manifest"] as? [String: Any])?["license"] as? String, "apache-2.0")
+        let folder = try XCTUnwrap(shown["directory"] as? String)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: folder).appendingPathComponent("README.md")), Data((shown["card"] as! String).utf8))
 
         let tar = work.appendingPathComponent("p.tar").path
         XCTAssertEqual(try run(["zoo", "pack", "test/sam-small-random@1.0.0", "-o", tar]).code, 0)

@@ -31,7 +31,11 @@ public enum ONNXReader {
 
     /// Parses model bytes; `url` locates external data files (relative to its folder).
     public static func parse(_ data: Data, url: URL, mapNames: Bool = true) throws -> StateDict {
-        let g = try parseGraph(data, url: url)
+        try weights(of: try parseGraph(data, url: url), url: url, mapNames: mapNames)
+    }
+
+    /// The weights of a parsed graph as a state dict (names generic-mapped by `ONNXNameMapper` unless `mapNames` is false).
+    public static func weights(of g: ONNXGraph, url: URL, mapNames: Bool = true) throws -> StateDict {
         let named = mapNames ? ONNXNameMapper.map(g) : g.weights
         var dict = StateDict()
         for (name, t) in named {
