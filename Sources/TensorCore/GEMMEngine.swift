@@ -135,11 +135,13 @@ public enum GEMMEngine: String, Sendable, CaseIterable {
 /// The choice of GEMM engine and OpenBLAS kernel, as a pure function of what was found (so that the
 /// policy is tested with injected inputs, never by changing the environment).
 ///
-/// Policy: `OPENBLAS_CORETYPE`, when set by the machine or the user, is respected: OpenBLAS on the kernel
-/// it names, even when that is weaker than the CPU (a warning says so). When it is unset, no kernel weaker
-/// than the CPU supports runs: OpenBLAS is re-selected to the CPU's core when it detected a weaker one, and
-/// the engine is the one measured fastest on SAM's shapes for the CPU's tier (bench/README.md).
-/// `SSMSAM_GEMM=openblas|onednn` picks the engine by hand.
+/// Policy: `OPENBLAS_CORETYPE`, when set by the machine or the user, is respected: OpenBLAS keeps the kernel
+/// it names and is never re-selected. The variable configures OpenBLAS, not the toolkit's choice of engine:
+/// when OpenBLAS's kernel is weaker than the CPU and oneDNN (which dispatches by cpuid) reaches the CPU's tier,
+/// products run on oneDNN; when no engine reaches it, a warning says so. When the variable is unset, no
+/// kernel weaker than the CPU supports runs either: OpenBLAS is re-selected to the CPU's core when it detected
+/// a weaker one. Among engines that reach the CPU's tier, the one measured fastest on SAM's shapes is used
+/// (bench/README.md). `SSMSAM_GEMM=openblas|onednn` picks the engine by hand.
 public struct GEMMSelection: Sendable, Equatable {
     public struct Inputs: Sendable, Equatable {
         /// The CPU's tier (`CPUInfo.level`).
@@ -183,7 +185,7 @@ public struct GEMMSelection: Sendable, Equatable {
         var reselect: String? = nil
         var openBLASNote: String
         if let set = i.coreTypeVariable {
-            openBLASNote = "OPENBLAS_CORETYPE=\(set) is set: respected"
+            openBLASNote = "OPENBLAS_CORETYPE=\(set) is set: respected (OpenBLAS keeps \(i.openBLASCore))"
         } else if let l = loaded, l < i.cpu, let target = i.cpu.openBLASCore {
             if i.canReselect {
                 reselect = target
@@ -208,10 +210,7 @@ public struct GEMMSelection: Sendable, Equatable {
                                  reason: wanted == "openblas" ? "SSMSAM_GEMM=openblas; \(openBLASNote)"
                                      : "SSMSAM_GEMM=\(wanted) is not an engine (openblas, onednn); \(openBLASNote)")
         }
-        if i.coreTypeVariable != nil {
-            return GEMMSelection(engine: .openBLAS, reselectOpenBLAS: nil, reason: openBLASNote)
-        }
-        // Unset: the fastest engine among those that reach the CPU's tier.
+        // The fastest engine among those that reach the CPU's tier (OpenBLAS on its loaded, re-selected or set kernel).
         let openBLASFull = openBLASLevel.map { $0 >= i.cpu } ?? false
         let oneDNNFull = i.oneDNN.map { $0 >= i.cpu } ?? false
         let engine: GEMMEngine

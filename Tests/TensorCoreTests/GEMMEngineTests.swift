@@ -76,16 +76,24 @@ final class GEMMEngineTests: XCTestCase {
     }
 
     func testASetCoreTypeIsRespected() {
-        // Machine A: the environment sets Haswell on an AVX-512 CPU; OpenBLAS keeps it, nothing re-selected.
+        // Machine A: the environment sets Haswell on an AVX-512 CPU; OpenBLAS keeps it, nothing re-selected,
+        // and the products run on oneDNN, which reaches AVX-512 (the variable configures OpenBLAS only).
         let a = decide(coreType: "Haswell", core: "Haswell")
-        XCTAssertEqual(a.engine, .openBLAS)
+        XCTAssertEqual(a.engine, .oneDNN)
         XCTAssertNil(a.reselectOpenBLAS)
-        XCTAssertTrue(a.reason.contains("OPENBLAS_CORETYPE=Haswell"), a.reason)
-        // Even a variable naming a weak kernel, or one OpenBLAS does not know.
+        XCTAssertTrue(a.reason.contains("OPENBLAS_CORETYPE=Haswell is set: respected (OpenBLAS keeps Haswell)"), a.reason)
+        XCTAssertTrue(a.reason.contains("oneDNN reaches AVX-512, OpenBLAS does not"), a.reason)
+        // Without oneDNN, OpenBLAS on the kernel the variable names, weaker or not.
+        let alone = decide(coreType: "Haswell", core: "Haswell", oneDNN: nil)
+        XCTAssertEqual(alone.engine, .openBLAS)
+        XCTAssertNil(alone.reselectOpenBLAS)
+        // Even a variable naming a weak kernel, or one OpenBLAS does not know: never re-selected.
         for (set, core) in [("Prescott", "Prescott"), ("Nonsense", "Prescott"), ("SkylakeX", "SkylakeX")] {
             let s = decide(coreType: set, core: core)
-            XCTAssertEqual(s.engine, .openBLAS, set)
+            XCTAssertEqual(s.engine, set == "SkylakeX" ? GEMMSelection.measuredPreference(for: .avx512) : .oneDNN, set)
             XCTAssertNil(s.reselectOpenBLAS, set)
+            XCTAssertEqual(decide(coreType: set, core: core, oneDNN: nil).engine, .openBLAS, set)
+            XCTAssertNil(decide(coreType: set, core: core, oneDNN: nil).reselectOpenBLAS, set)
         }
         // Choosing the engine by hand still never re-selects over a set variable.
         XCTAssertNil(decide(coreType: "Haswell", core: "Haswell", engine: "openblas").reselectOpenBLAS)
@@ -135,15 +143,19 @@ final class GEMMEngineTests: XCTestCase {
         XCTAssertTrue(decide(engine: "mkl").reason.contains("not an engine"))
     }
 
-    /// What this process actually runs: never weaker than the CPU when the variable is unset, and the
-    /// variable's kernel when it is set.
+    /// What this process actually runs: OpenBLAS on the variable's kernel when it is set (never re-selected),
+    /// and never a weaker GEMM than the CPU when some engine reaches it.
     func testTheAppliedSelection() {
         let status = BLAS.gemm
         XCTAssertTrue(status.problems.isEmpty, "\(status.problems)")
         if let set = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"],
            ProcessInfo.processInfo.environment["SSMSAM_GEMM"] == nil {
-            XCTAssertEqual(status.engine, .openBLAS)
             XCTAssertFalse(status.reselected)
+            // The products run on oneDNN when it reaches the CPU's tier and OpenBLAS's set kernel does not.
+            if let d = status.oneDNNLevel, d >= status.cpu.level, (SIMDLevel.ofOpenBLASCore(status.openBLASCore) ?? .sse) < status.cpu.level {
+                XCTAssertEqual(status.engine, .oneDNN, status.selection.reason)
+                XCTAssertFalse(status.weakerThanCPU, "\(status.engineLine) on \(status.cpu.summary)")
+            }
             if let wanted = SIMDLevel.ofOpenBLASCore(set) {
                 XCTAssertEqual(SIMDLevel.ofOpenBLASCore(status.openBLASCore), wanted, "OPENBLAS_CORETYPE=\(set)")
             }
