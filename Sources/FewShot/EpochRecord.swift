@@ -12,6 +12,8 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public let queryLoss: Float
     /// Mean over the epoch's meta-batches of the weighted outer loss that was minimised.
     public let outerLoss: Float
+    /// The validation of the model after this epoch (nil: no validation split).
+    public var validation: ValidationResult?
 
     public init(epoch: Int, learningRate: Float, weights: [Float], supportLoss: Float, queryLoss: Float, outerLoss: Float) {
         (self.epoch, self.learningRate, self.weights) = (epoch, learningRate, weights)

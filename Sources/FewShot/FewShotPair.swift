@@ -36,10 +36,14 @@ public struct FewShotPair {
 
     /// The loss (balanced BCE + IoU, or plain BCE + IoU) of `model` at its current parameters on this pair.
     public func loss(_ model: SSMSAMModel, plainBCE: Bool = false) -> Variable {
+        SegmentationLoss.total(logits(model), label, plain: plainBCE)
+    }
+
+    /// The target's mask logits (1, 1, 4G, 4G, the label's resolution) of `model` at its current parameters.
+    public func logits(_ model: SSMSAMModel) -> Variable {
         let q = target.levels(model)
         let s = isSelfPair ? q : reference.levels(model)
-        let logits = model.logits(query: q, support: s, supportMask: referenceMask, points: points)
-        return SegmentationLoss.total(logits, label, plain: plainBCE)
+        return model.logits(query: q, support: s, supportMask: referenceMask, points: points)
     }
 
     /// A binary mask (1, 1, S, S) at the loss's resolution (1, 1, 4G, 4G): block averages, as the twin's `label_at`.

@@ -64,6 +64,17 @@ public final class MetaLearner {
     /// The online optimiser with the current rates (for adapting at evaluation).
     public var onlineOptimiser: OnlineOptimiser { inner }
 
+    /// Records `result` as the validation of the last completed epoch (kept in the training state).
+    public func recordValidation(_ result: ValidationResult) {
+        precondition(!history.isEmpty, "no epoch to validate")
+        history[history.count - 1].validation = result
+    }
+
+    /// The completed epoch whose validation Dice is highest (the earliest among equals), nil without validation.
+    public var bestValidatedEpoch: EpochRecord? {
+        history.filter { $0.validation != nil }.max { a, b in a.validation!.dice < b.validation!.dice || (a.validation!.dice == b.validation!.dice && a.epoch > b.epoch) }
+    }
+
     /// The first-order gradients of a meta-batch (one episode per task) under epoch `e`'s loss weights. The
     /// model is left at θ.
     public func gradients(_ episodes: [TrainingEpisode], epoch e: Int) throws -> MetaGradients {

@@ -14,6 +14,10 @@ import TensorCore
 /// repetition only when there are fewer), each chunk's support = its centre (or the allowed slice nearest
 /// to it), and K' queries dealt round-robin over the K chunks, drawn without replacement from the chunk's
 /// other allowed slices showing the organ. All choices come from the generator passed in.
+///
+/// Validation: with `validationEvery` = N >= 2, every N-th chunk of each training organ's range in each volume
+/// (chunks N-1, 2N-1, ...) is held out: no training episode draws its slices, and `validationEpisodes` are made
+/// of them alone. The test organ is never among them.
 public final class VolumeEpisodeSource: EpisodeSource {
     public let task: OrganTask
     public let setting: TrainingSetting
@@ -21,6 +25,8 @@ public final class VolumeEpisodeSource: EpisodeSource {
     public let model: SSMSAMModel
     /// The cheap path's feature cache (nil: features computed for every use).
     public let cache: FeatureCache?
+    /// Every `validationEvery`-th chunk is held out for validation (0: none).
+    public let validationEvery: Int
     private let volumes: [(image: Volume, labels: LabelVolume)]
     private let labelMap: LabelMap
     private let preset: IntensityPreset
@@ -30,10 +36,14 @@ public final class VolumeEpisodeSource: EpisodeSource {
     private var ranges: [Int: (low: Float, high: Float)] = [:]
 
     /// A source on the training split `volumes` (images and labels on the same grid) for `task` under
-    /// `setting`, ranges cut into `chunks` chunks (fewer when an organ shows on fewer slices).
+    /// `setting`, ranges cut into `chunks` chunks (fewer when an organ shows on fewer slices), every
+    /// `validationEvery`-th chunk held out for validation (0: none; else at least 2).
     public init(volumes: [(image: Volume, labels: LabelVolume)], task: OrganTask, setting: TrainingSetting, labelMap: LabelMap,
-                preset: IntensityPreset, chunks: Int, model: SSMSAMModel, cache: FeatureCache? = nil) throws {
+                preset: IntensityPreset, chunks: Int, model: SSMSAMModel, cache: FeatureCache? = nil, validationEvery: Int = 0) throws {
         guard chunks >= 1 else { throw ToolkitError(.invalidArgument, subject: "episodes", "chunks must be >= 1, got \(chunks)") }
+        guard validationEvery == 0 || validationEvery >= 2 else {
+            throw ToolkitError(.invalidArgument, subject: "episodes", "validation must hold out every N-th chunk with N >= 2 (or 0 for none), got \(validationEvery)")
+        }
         guard !volumes.isEmpty else { throw ToolkitError(.invalidArgument, subject: "episodes", "no training volumes") }
         for v in volumes { try GridCheck.require(v.labels, matches: v.image) }
         let selected = try TrainingSlices.select(volumes.map(\.labels), task: task, setting: setting, labelMap: labelMap)
@@ -48,6 +58,7 @@ public final class VolumeEpisodeSource: EpisodeSource {
         organs = usable
         excludedOrgans = task.trainingOrgans.filter { !usable.contains($0) }
         (self.task, self.setting, self.chunks, self.model, self.cache) = (task, setting, chunks, model, cache)
+        self.validationEvery = validationEvery
         (self.volumes, self.labelMap, self.preset, self.slices) = (volumes, labelMap, preset, slices)
         predictor = SSMSAMPredictor(model: model, cache: cache)
     }
@@ -72,18 +83,10 @@ public final class VolumeEpisodeSource: EpisodeSource {
         }
         let candidates = perVolume.indices.filter { perVolume[$0].count >= 2 }
         let v = candidates[Int(rng.next() % UInt64(candidates.count))]
-        let allowed = perVolume[v], allowedSet = Set(allowed)
-        // Chunks of the organ's range with a support and at least one query among the allowed slices.
-        let range = allowed.first!...allowed.last!
-        let plan = try ChunkPlan.sameVolume(range, chunks: Swift.min(chunks, range.count)).compactMap {
-            c -> (support: Int, queries: [Int], slices: ClosedRange<Int>)? in
-            let inChunk = c.slices.filter(allowedSet.contains)
-            guard let support = inChunk.min(by: { abs($0 - c.support) < abs($1 - c.support) }) else { return nil }
-            let queries = inChunk.filter { $0 != support }
-            return queries.isEmpty ? nil : (support, queries, c.slices)
-        }
+        // Chunks of the organ's range with a support and at least one query among the allowed slices, held-out ones left out.
+        let plan = try usableChunks(perVolume[v]).filter { !$0.heldOut }
         guard !plan.isEmpty else {
-            throw ToolkitError(.invalidLabels, subject: volumes[v].labels.source, "no chunk of \(organ) has two allowed slices; use fewer chunks")
+            throw ToolkitError(.invalidLabels, subject: volumes[v].labels.source, "no training chunk of \(organ) has two allowed slices; use fewer chunks")
         }
         var pool: [Int] = [], chosen: [Int] = []
         for _ in 0..<supportShots {
@@ -107,6 +110,41 @@ public final class VolumeEpisodeSource: EpisodeSource {
             queries.append(.init(slice: q, support: k, chunk: [c.lowerBound, c.upperBound]))
         }
         return EpisodeDraw(organ: LabelMap.normalise(organ), volume: v, supports: supports, queries: queries)
+    }
+
+    /// The chunks of an organ's range over `allowed` slices that have a support (the allowed slice nearest the
+    /// centre) and at least one other allowed slice, each marked held out for validation or not.
+    private func usableChunks(_ allowed: [Int]) throws -> [(support: Int, queries: [Int], slices: ClosedRange<Int>, heldOut: Bool)] {
+        let allowedSet = Set(allowed), range = allowed.first!...allowed.last!
+        return try ChunkPlan.sameVolume(range, chunks: Swift.min(chunks, range.count)).enumerated().compactMap { i, c in
+            let inChunk = c.slices.filter(allowedSet.contains)
+            guard let support = inChunk.min(by: { abs($0 - c.support) < abs($1 - c.support) }) else { return nil }
+            let queries = inChunk.filter { $0 != support }
+            return queries.isEmpty ? nil : (support, queries, c.slices, validationEvery > 0 && (i + 1) % validationEvery == 0)
+        }
+    }
+
+    /// The validation episodes: per training organ and volume, each held-out chunk with its support and up to
+    /// `queriesPerChunk` of its other slices (evenly spaced), points picked with a fixed seed. The same episodes
+    /// every call; empty when nothing is held out.
+    public func validationEpisodes(queriesPerChunk: Int = 3) throws -> [TrainingEpisode] {
+        guard validationEvery > 0 else { return [] }
+        var draws: [EpisodeDraw] = []
+        for organ in organs {
+            for (v, allowed) in slices[organ]!.enumerated() where allowed.count >= 2 {
+                for c in try usableChunks(allowed) where c.heldOut {
+                    let s = try displaySlice(volume: v, slice: c.support, organ: organ)
+                    let mask = try frameMask(s.mask, width: s.width, height: s.height)
+                    let valid = predictor.preprocessing.resizedSize(height: s.height, width: s.width)
+                    let points = FewShotPair.points(mask, model: model, valid: valid, seed: UInt64(c.support))
+                    let n = Swift.min(queriesPerChunk, c.queries.count)
+                    let picked = (0..<n).map { c.queries[$0 * c.queries.count / n] }
+                    draws.append(EpisodeDraw(organ: organ, volume: v, supports: [.init(slice: c.support, points: points)],
+                                             queries: picked.map { .init(slice: $0, support: 0, chunk: [c.slices.lowerBound, c.slices.upperBound]) }))
+                }
+            }
+        }
+        return try draws.map(episode(from:))
     }
 
     /// The episode of a draw: each slice's features, masks and labels, the drawn points.

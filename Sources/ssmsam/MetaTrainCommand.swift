@@ -21,6 +21,12 @@ struct MetaTrainCommand: ParsableCommand {
         centre slice, the queries other slices of the same chunk. Deterministic for a --seed; --resume continues \
         RUN/state.safetensors exactly.
 
+        Validation: every --validation-every-th chunk of each training organ's range is held out (never drawn \
+        for training); after each epoch the model is adapted on each held-out chunk's centre slice and scored \
+        (Dice) on up to 3 of its other slices. RUN/model.safetensors is the epoch with the best validation Dice \
+        (RUN/last.safetensors the last epoch, RUN/validation.png the Dice per epoch); run.json records the \
+        choice. The test organ is never used.
+
         Examples:
           ssmsam meta-train --base mobile_sam --volume ct.nii.gz --labels labels.nii.gz --test-organ liver --epochs 8 --out RUN
           ssmsam meta-train --base mobile_sam --data DATASET --test-organ spleen --seed 1 --resume --out RUN
@@ -42,6 +48,7 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "Query slices per task.") var queries = 2
     @Option(help: "Chunks per organ range.") var chunks = 12
     @Option(help: "Meta-batches per epoch.") var batches = 1
+    @Option(help: "Hold out every N-th chunk of each training organ's range for validation and model selection (0: no validation; the last epoch is the model).") var validationEvery = 4
     @Flag(help: "No meta-learning: plain episodic training of the heads (one inner step at rate 0, rates not learned), the pretraining of the 'w/o MAML++' rows; adapt such a model with fine-tuning.") var noMeta = false
     @Flag(help: "No FMAM blocks (the 'w/o FMAD' ablation).") var noFmad = false
     @Flag(help: "Continue RUN/state.safetensors.") var resume = false
@@ -73,26 +80,51 @@ struct MetaTrainCommand: ParsableCommand {
             let source = try planned == nil ? episodeSource(model: model, cache: cache) : nil
             let episodes = try planned.map { try $0.episodes(model: model, cache: cache) }
             if let source, !source.excludedOrgans.isEmpty { print("no training data for: \(source.excludedOrgans.joined(separator: ", "))") }
+            // Held-out chunks of the training organs; an episode plan carries training episodes only.
+            let validation = try source?.validationEpisodes() ?? []
+            if source != nil {
+                print(validation.isEmpty ? "validation: none (\(validationEvery == 0 ? "--validation-every 0" : "no organ range has \(validationEvery) chunks")); the model is the last epoch"
+                      : "validation: \(validation.count) held-out chunks (every \(ordinal(validationEvery)) chunk of each range) of \(Set(validation.map(\.organ)).sorted().joined(separator: ", "))")
+            }
+            func save(to name: String) throws {
+                // Without meta-learning there are no learned rates: the model is adapted by fine-tuning.
+                if config.ratesFrozen == true { try SSMSAMStore.save(model, to: run.appendingPathComponent(name)) } else {
+                    try MetaModelFile.save(model, rates: learner.rates, to: run.appendingPathComponent(name))
+                }
+            }
             let (testOrgan, trainingOrgans) = source.map { ($0.task.testOrgan, $0.organs) } ?? (planned!.plan.testOrgan, planned!.plan.trainingOrgans)
             print("tasks: \(trainingOrgans.joined(separator: ", ")); test organ \(testOrgan) held out" + (plan.map { "; episodes of \($0)" } ?? ""))
             let start = Date(), first = learner.epoch
             while learner.epoch < config.epochs {
                 let e = learner.epoch
                 let r = try source.map { try learner.trainEpoch($0) } ?? learner.trainEpoch { try episodes!.batch(epoch: e, batch: $0) }
-                try learner.state().write(to: stateURL)
-                // Without meta-learning there are no learned rates: the model is adapted by fine-tuning.
-                if config.ratesFrozen == true { try SSMSAMStore.save(model, to: run.appendingPathComponent("model.safetensors")) } else {
-                    try MetaModelFile.save(model, rates: learner.rates, to: run.appendingPathComponent("model.safetensors"))
+                var line = ""
+                if validation.isEmpty {
+                    try save(to: "model.safetensors")
+                } else {
+                    let v = try learner.validate(validation)
+                    learner.recordValidation(v)
+                    let best = learner.bestValidatedEpoch!
+                    // The models before the state: a run killed between them redoes this epoch on resume.
+                    try save(to: "last.safetensors")
+                    if best.epoch == r.epoch { try save(to: "model.safetensors") }
+                    line = String(format: "  val Dice %.4f (best %.4f, epoch %d)", v.dice, best.validation!.dice, best.epoch + 1)
                 }
-                // The loss curves so far: outer (red), query (blue) and support (green) loss per epoch.
+                try learner.state().write(to: stateURL)
+                // The curves so far: outer (red), query (blue) and support (green) loss; validation Dice (orange) apart,
+                // on its own scale.
                 let h = learner.history
                 try ImageIO.writePNG(LineChart.render([
                     .init(h.map { Double($0.outerLoss) }, colour: .red), .init(h.map { Double($0.queryLoss) }, colour: RGB(40, 90, 220)),
                     .init(h.map { Double($0.supportLoss) }, colour: .green)]), to: run.appendingPathComponent("loss.png"))
+                if !validation.isEmpty {
+                    try ImageIO.writePNG(LineChart.render([.init(h.map { Double($0.validation?.dice ?? .nan) }, colour: RGB(240, 140, 20))]),
+                                         to: run.appendingPathComponent("validation.png"))
+                }
                 let elapsed = Date().timeIntervalSince(start), done = learner.epoch - first
                 let left = elapsed / Double(done) * Double(config.epochs - learner.epoch)
                 print(String(format: "epoch %d/%d  support %.4f  query %.4f  outer %.4f  lr %.3g  %.0f s, about %.0f s left",
-                             r.epoch + 1, config.epochs, r.supportLoss, r.queryLoss, r.outerLoss, r.learningRate, elapsed, left))
+                             r.epoch + 1, config.epochs, r.supportLoss, r.queryLoss, r.outerLoss, r.learningRate, elapsed, left) + line)
             }
             // The run's record (protocol.md): what was trained on, how, and which checkpoint is the model.
             var record: [String: Any] = [
@@ -102,17 +134,29 @@ struct MetaTrainCommand: ParsableCommand {
                 "training_organs": trainingOrgans, "setting": planned?.plan.setting ?? setting, "meta_learning": config.ratesFrozen != true,
                 "fmad": model.config.fmad, "epochs": config.epochs, "inner_steps": config.innerSteps, "inner_rate_init": Double(config.innerRate),
                 "tasks_per_batch": config.tasksPerBatch, "query_shots": config.queryShots, "chunks": planned?.plan.chunks ?? chunks, "seed": Int(config.seed),
-                "checkpoint": "last epoch (model selection never looks at the test organ)",
+                "checkpoint": learner.bestValidatedEpoch.map { best -> Any in
+                    ["model": "model.safetensors", "rule": "best validation Dice over the epochs (every \(ordinal(validationEvery)) chunk of each training organ held out; the test organ never used)",
+                     "epoch": best.epoch, "validation_dice": Double(best.validation!.dice), "last": "last.safetensors"] as [String: Any]
+                } ?? "last epoch (no validation split; model selection never looks at the test organ)",
                 "wall_seconds_this_invocation": Date().timeIntervalSince(start),
                 "history": learner.history.map { ["epoch": $0.epoch, "outer_loss": Double($0.outerLoss), "query_loss": Double($0.queryLoss),
-                                                  "support_loss": Double($0.supportLoss), "learning_rate": Double($0.learningRate)] },
+                                                  "support_loss": Double($0.supportLoss), "learning_rate": Double($0.learningRate)]
+                    .merging($0.validation.map { ["validation_dice": Double($0.dice), "validation_loss": Double($0.loss),
+                                                  "validation_organs": $0.organs.mapValues(Double.init)] } ?? [:]) { a, _ in a } },
             ]
             if let planned { (record["plan"], record["plan_sha256"]) = (planned.url.path, planned.sha256) }
             if let i = initModel ?? planned?.plan.initialModel?.path { record["init"] = i }
             try AtomicFile.write(try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys]),
                                  to: run.appendingPathComponent("run.json"))
-            print("wrote \(run.path)/model.safetensors, state.safetensors, loss.png and run.json")
+            print("wrote \(run.path)/model.safetensors" + (validation.isEmpty ? "" : " (the best validated epoch), last.safetensors, validation.png")
+                  + ", state.safetensors, loss.png and run.json")
         }
+    }
+
+    /// "2nd", "3rd", "4th", ...: the held-out chunks in words.
+    private func ordinal(_ n: Int) -> String {
+        let suffix = (11...13).contains(n % 100) ? "th" : [1: "st", 2: "nd", 3: "rd"][n % 10] ?? "th"
+        return "\(n)\(suffix)"
     }
 
     /// The training volumes: one (--volume, --labels) pair or every case of --data.

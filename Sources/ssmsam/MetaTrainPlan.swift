@@ -50,7 +50,8 @@ extension MetaTrainCommand {
         guard let testOrgan else { throw ValidationError("give --test-organ (or --plan)") }
         return try VolumeEpisodeSource(volumes: try loadVolumes(), task: try OrganTask(testOrgan: testOrgan),
                                        setting: setting == 1 ? .setting1 : .setting2, labelMap: try LabelMap.named(preset),
-                                       preset: try IntensityPreset(parsing: intensity), chunks: chunks, model: model, cache: cache)
+                                       preset: try IntensityPreset(parsing: intensity), chunks: chunks, model: model, cache: cache,
+                                       validationEvery: validationEvery)
     }
 
     /// `--plan-out`: the episodes of every epoch as `meta-train` would draw them, with their slices beside.

@@ -34,9 +34,9 @@ enum SyntheticScan {
 
     /// A source on one synthetic scan for the task with `testOrgan` held out.
     static func source(model: SSMSAMModel, testOrgan: String = "liver", setting: TrainingSetting = .setting1,
-                       chunks: Int = 3) throws -> VolumeEpisodeSource {
+                       chunks: Int = 3, validationEvery: Int = 0) throws -> VolumeEpisodeSource {
         try VolumeEpisodeSource(volumes: [make()], task: try OrganTask(testOrgan: testOrgan), setting: setting,
                                 labelMap: .totalSegmentator, preset: .ct, chunks: chunks, model: model,
-                                cache: try FeatureCache(baseID: "mobilesam_small (tests)"))
+                                cache: try FeatureCache(baseID: "mobilesam_small (tests)"), validationEvery: validationEvery)
     }
 }
