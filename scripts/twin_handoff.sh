@@ -4,7 +4,8 @@
 #   1. a toolkit model: ssmsam ssm init --base mobile_sam --no-adapters --out M.pth
 #   2. one outer step on a one-meta-batch episode plan (ssmsam meta-train --plan-out), by the toolkit
 #      (meta-train --plan) and by the twin on 1 and on NPROC processes (torchrun, gloo on a CPU); the heads, the
-#      rates and the meta-gradients compared (scripts/twin_compare.py)
+#      rates and the meta-gradients compared (scripts/twin_compare.py); and by the twin in float64 (--float64, 1
+#      process, 1 thread), the reference both float32 runs are measured against
 #   3. a short real run: a plan of EPOCHS epochs, torchrun --nproc_per_node=NPROC, then ssmsam eval --model RUN
 #      (the 1-shot protocol on the held-out organ) and ssmsam zoo publish RUN + zoo verify --numbers in a
 #      scratch registry
@@ -44,6 +45,13 @@ echo "-- toolkit vs twin (1 process)"
 python3 "$ROOT/scripts/twin_compare.py" swift_step twin_step1 --init M.pth | tee cmp_swift.txt || true
 echo "-- twin: $NPROC processes vs 1"
 python3 "$ROOT/scripts/twin_compare.py" twin_step"$NPROC" twin_step1 | tee cmp_nproc.txt || true
+# The float64 reference: summation order moves a float32 run only so far from it (the twin's distance), anything
+# beyond is a real difference (README, "Training at scale").
+torchrun --nproc_per_node=1 "${TWIN[@]}" --plan step/PLAN.json --out twin_step64 --threads 1 --float64 2>&1 | grep -v '^W1\|\*\*\*\*' | tail -2
+echo "-- toolkit vs the float64 twin"
+python3 "$ROOT/scripts/twin_compare.py" swift_step twin_step64 --init M.pth | tee cmp_swift64.txt || true
+echo "-- twin (float32, 1 process) vs the float64 twin"
+python3 "$ROOT/scripts/twin_compare.py" twin_step1 twin_step64 --init M.pth | tee cmp_twin64.txt || true
 
 echo "== 3. a short real run on $NPROC processes, back into the toolkit"
 "$SSMSAM" meta-train "${data[@]}" "${small[@]}" --epochs "$EPOCHS" --init M.pth --plan-out real/PLAN.json
@@ -55,5 +63,13 @@ torchrun --nproc_per_node="$NPROC" "${TWIN[@]}" --plan real/PLAN.json --out RUN 
 "$SSMSAM" zoo verify "ssmsam/twin-$ORGAN@0.1.0" --numbers | tail -2
 
 last() { tail -1 "$1"; }
+# "meta-gradients norm rel H (heads) / R (rates), heads norm rel N" of a comparison with the float64 twin
+to64() {
+  local g h
+  g=$(sed -n 's/^  meta-gradients: heads norm-relative \([^,]*\),.*rates (lslr\.\*) norm-relative \([^,]*\),.*/\1 (heads) \/ \2 (rates)/p' "$1")
+  h=$(sed -n 's/^  norm-relative ||a-b||\/||b||: heads \([^,]*\),.*/\1/p' "$1")
+  echo "meta-gradients norm rel $g, updated heads norm rel $h"
+}
 echo "eval of the twin's run: $(grep "^$ORGAN:" eval.txt)"
-echo "hand-off: toolkit vs twin after one outer step: $(last cmp_swift.txt); twin $NPROC vs 1 processes: $(last cmp_nproc.txt)"
+echo "hand-off: toolkit vs twin after one outer step: $(last cmp_swift.txt); twin $NPROC vs 1 processes: $(last cmp_nproc.txt);" \
+  "to the float64 twin: toolkit $(to64 cmp_swift64.txt), twin float32 $(to64 cmp_twin64.txt)"

@@ -20,6 +20,13 @@ Run folder: model.pth (image_encoder.*, the heads and the rates as lslr.<name> o
 written by rank 0 atomically (temporary name + rename) after every epoch. --resume continues state.pth and
 gives the same numbers as an uninterrupted run. Deterministic: the plan fixes every episode and point.
 
+--float64 runs the whole twin in float64, as a reference for float32 runs (issue 16: how far float32 summation
+order moves one outer step): the model's parameters and buffers (the frozen encoder too, so its features), the
+rates, the preprocessed inputs and masks (checked against the plan's SHA-256 in float32, then cast), the points,
+the multi-step weights, the loss and AdamW's state. The settings stay the toolkit's float32 values, exactly
+represented. model.pth and state.pth then hold float64 tensors (scripts/twin_compare.py compares in float64;
+the toolkit reads float32 models only) and run.json says "precision": "float64". Without it nothing changes.
+
 Needs: torch, segment-anything, safetensors, numpy, pillow (scripts/stubs on the path for torchvision/timm,
 added here), MobileSAM's code for TinyViT (scripts/mobilesam_reference.py fetches it).
 """
@@ -169,22 +176,22 @@ class Episodes:
     """The plan's tasks as `loss_at` batches on the cheap path: each slice's frozen encoder features are
     computed once (bit for bit what the full forward computes) and kept."""
 
-    def __init__(self, plan, model, device):
-        self.plan, self.model, self.device = plan, model, device
+    def __init__(self, plan, model, device, dtype=torch.float32):
+        self.plan, self.model, self.device, self.dtype = plan, model, device, dtype
         self.features = {}
         self.masks = {}
 
     def _features(self, v, k):
         key = (v, k)
         if key not in self.features:
-            x = self.plan.slice_input(v, k).to(self.device)
+            x = self.plan.slice_input(v, k).to(self.device, self.dtype)  # checked in float32, then cast
             self.features[key] = self.model.frozen(x) if self.model.adapter is None else x
         return self.features[key]
 
     def _mask(self, v, k, organ):
         key = (v, k, organ)
         if key not in self.masks:
-            self.masks[key] = self.plan.frame_mask(v, k, organ).to(self.device)
+            self.masks[key] = self.plan.frame_mask(v, k, organ).to(self.device, self.dtype)
         return self.masks[key]
 
     def task(self, t):
@@ -193,7 +200,8 @@ class Episodes:
         supports = []
         for s in t["supports"]:
             xy, labels = points_tensors(s["points"])
-            supports.append((self._features(v, s["slice"]), self._mask(v, s["slice"], organ), xy.to(self.device), labels.to(self.device)))
+            supports.append((self._features(v, s["slice"]), self._mask(v, s["slice"], organ), xy.to(self.device, self.dtype),
+                             labels.to(self.device)))
         support_batches = [(f, f, m, xy, lab, m) for f, m, xy, lab in supports]
         query_batches = []
         for q in t["queries"]:
@@ -211,6 +219,8 @@ def main():
     ap.add_argument("--out", required=True, help="the run folder")
     ap.add_argument("--resume", action="store_true", help="continue OUT/state.pth")
     ap.add_argument("--threads", type=int, default=0, help="torch threads per process (default: cores / processes)")
+    ap.add_argument("--float64", action="store_true",
+                    help="run everything in float64 (a reference for float32 runs; writes float64 model.pth / state.pth)")
     args = ap.parse_args()
 
     world = World()
@@ -235,13 +245,14 @@ def run(args, world):
     if args.init is None and init_rec.get("sha256") and sha256_file(init_path) != init_rec["sha256"]:
         raise PlanError(f"{init_path}: sha256 differs from the plan's init record {init_rec['sha256']}")
     model, stored = load_model(init_path)
-    model.to(world.device).train()
+    dtype = torch.float64 if args.float64 else torch.float32
+    model.to(world.device, dtype).train()  # float64: every floating parameter and buffer, the frozen encoder's too
     torch.manual_seed(int(c["seed"]))
 
     steps, epochs, batches = int(c["innerSteps"]), int(c["epochs"]), int(c["batchesPerEpoch"])
     learn_rates = not c.get("ratesFrozen", False)
     params = {n: p for n, p in model.trainable_parameters()}
-    rates = {n: r.to(world.device).requires_grad_(learn_rates)
+    rates = {n: r.to(world.device, dtype).requires_grad_(learn_rates)
              for n, r in initial_rates(model, stored, steps, f32(c["innerRate"]), init_path).items()}
     betas, eps, wd = (f32(c["beta1"]), f32(c["beta2"])), f32(c["eps"]), f32(c["weightDecay"])
     opt = outer_optimiser(params, rates, f32(c["outerRate"]), betas, eps, wd, learn_rates=learn_rates)
@@ -252,17 +263,18 @@ def run(args, world):
     state_path = os.path.join(args.out, "state.pth")
     history, first = [], 0
     if args.resume:
-        first, history = restore(state_path, plan, params, rates, opt)
+        first, history = restore(state_path, plan, params, rates, opt, precision(dtype))
         if world.rank == 0:
             print(f"resumed {state_path} after epoch {first}")
     elif os.path.exists(state_path):
         raise PlanError(f"{state_path} exists: pass --resume to continue it, or choose another --out")
 
-    episodes = Episodes(plan, model, world.device)
+    episodes = Episodes(plan, model, world.device, dtype)
     names = list(params)
     if world.rank == 0:
         organs = sorted({t["organ"] for e in plan.epochs for b in e["batches"] for t in b["tasks"]})
-        print(f"{world.size} process(es), backend {world.backend}, {torch.get_num_threads()} thread(s) each, {world.device}; "
+        print(f"{world.size} process(es), backend {world.backend}, {torch.get_num_threads()} thread(s) each, {world.device}"
+              f"{', float64' if dtype == torch.float64 else ''}; "
               f"{epochs} epochs x {batches} meta-batches of {c['tasksPerBatch']} tasks ({', '.join(organs)}); S = {steps}")
     start = time.time()
     for e in range(first, epochs):
@@ -276,7 +288,7 @@ def run(args, world):
             mine = [episodes.task(t) for t in planned[world.rank::world.size]]
             for t in list(params.values()) + list(rates.values()):
                 t.grad = None
-            res = meta_gradients(model, params, rates, mine, weights.to(world.device), tasks=len(planned))
+            res = meta_gradients(model, params, rates, mine, weights.to(world.device, dtype), tasks=len(planned))
             grads = [params[n].grad if params[n].grad is not None else torch.zeros_like(params[n]) for n in names]
             if learn_rates:
                 grads += [rates[n].grad if rates[n].grad is not None else torch.zeros_like(rates[n]) for n in names]
@@ -316,7 +328,11 @@ def run(args, world):
 # finished gradients of the heads and the rates are summed explicitly (World.all_sum), one all-reduce per meta-batch.
 
 
-def restore(path, plan, params, rates, opt):
+def precision(dtype):
+    return "float64" if dtype == torch.float64 else "float32"
+
+
+def restore(path, plan, params, rates, opt, want="float32"):
     if not os.path.exists(path):
         raise CheckpointError(f"{path}: no state to resume")
     s = torch.load(path, map_location="cpu", weights_only=False)
@@ -326,6 +342,9 @@ def restore(path, plan, params, rates, opt):
         raise CheckpointError(f"{path}: was written for plan sha256 {s['plan_sha256']}, this plan is {plan.sha256}; resume with the same plan")
     if s["config"] != plan.config:
         raise CheckpointError(f"{path}: was written with other meta-learner settings; resume with the same plan")
+    if s.get("precision", "float32") != want:
+        raise CheckpointError(f"{path}: was written in {s.get('precision', 'float32')}, this run is {want}; "
+                              f"resume with{'out' if want == 'float64' else ''} --float64")
     with torch.no_grad():
         for what, own, saved in (("parameter", params, s["params"]), ("rates", rates, s["rates"])):
             if set(own) != set(saved):
@@ -344,6 +363,9 @@ def save_run(args, plan, model, params, rates, opt, history, epoch, init_path, w
                  params={n: p.detach().cpu().clone() for n, p in params.items()},
                  rates={n: r.detach().cpu().clone() for n, r in rates.items()},
                  optimiser=opt.state_dict(), history=history)
+    float64 = next(iter(params.values())).dtype == torch.float64
+    if float64:  # float32 runs keep their files as they were
+        state["precision"] = "float64"
     atomic(os.path.join(out, "state.pth"), lambda tmp: torch.save(state, tmp))
     full = head_state(model, include_encoder=True)
     for n, r in rates.items():
@@ -367,6 +389,8 @@ def save_run(args, plan, model, params, rates, opt, history, epoch, init_path, w
         "trainer": "scripts/twin_meta_train.py", "plan": os.path.abspath(args.plan), "plan_sha256": plan.sha256,
         "init": os.path.abspath(init_path), "world_size": world.size, "backend": world.backend,
     }
+    if float64:
+        record["precision"] = "float64"
     atomic_json(record, os.path.join(out, "run.json"))
 
 
