@@ -120,7 +120,7 @@ let package = Package(
 
         // Shared by the test targets: running the built CLI, and the assets not in the repository (skip, or fail in CI).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Formats", "Diagnostics", "TestSupport"],
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CKernels", "Formats", "Diagnostics", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "Formats", "Diagnostics"]),
         .testTarget(name: "SSMSAMTests", dependencies: ["SSMSAM", "SAM", "NN", "TensorCore", "Formats", "Diagnostics", "TestSupport"],

@@ -2,29 +2,95 @@
 #include <math.h>
 #include <immintrin.h>
 
-static int has_avx2 = -1;
+static int has_avx2 = -1, has_avx512 = -1;
 
 int ssm_kernels_vectorized(void) {
     if (has_avx2 < 0) has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     return has_avx2;
 }
 
-// exp on 8 lanes (Cephes expf): range reduction by ln 2, degree-6 polynomial, 2^n through the exponent.
+int ssm_kernels_avx512(void) {
+    if (has_avx512 < 0) has_avx512 = __builtin_cpu_supports("avx512f");
+    return has_avx512;
+}
+
+// Cephes expf on a vector type P (_mm256, _mm512): range reduction by ln 2, degree-6 polynomial, 2^n through
+// the exponent. One definition for both widths, so every lane of exp16 gives exp8's bits.
+#define SSM_EXP_BODY(P, ROUND, SI, CAST_SI)                                                                   \
+    x = P##_min_ps(P##_max_ps(x, P##_set1_ps(-87.3f)), P##_set1_ps(88.7f));                                  \
+    SI##_ps n = ROUND(P##_mul_ps(x, P##_set1_ps(1.44269504088896341f)));                                      \
+    SI##_ps r = P##_fnmadd_ps(n, P##_set1_ps(0.693359375f), x);                                               \
+    r = P##_fnmadd_ps(n, P##_set1_ps(-2.12194440e-4f), r);                                                    \
+    SI##_ps p = P##_set1_ps(1.9875691500e-4f);                                                                \
+    p = P##_fmadd_ps(p, r, P##_set1_ps(1.3981999507e-3f));                                                    \
+    p = P##_fmadd_ps(p, r, P##_set1_ps(8.3334519073e-3f));                                                    \
+    p = P##_fmadd_ps(p, r, P##_set1_ps(4.1665795894e-2f));                                                    \
+    p = P##_fmadd_ps(p, r, P##_set1_ps(1.6666665459e-1f));                                                    \
+    p = P##_fmadd_ps(p, r, P##_set1_ps(5.0000001201e-1f));                                                    \
+    p = P##_fmadd_ps(P##_mul_ps(p, r), r, P##_add_ps(r, P##_set1_ps(1.0f)));                                  \
+    SI##_i e = P##_slli_epi32(P##_add_epi32(P##_cvtps_epi32(n), P##_set1_epi32(127)), 23);                   \
+    return P##_mul_ps(p, CAST_SI(e));
+
+#define SSM_ROUND8(v) _mm256_round_ps((v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define SSM_ROUND16(v) _mm512_roundscale_ps((v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+typedef __m256 m256_ps; typedef __m256i m256_i; typedef __m512 m512_ps; typedef __m512i m512_i;
+
 __attribute__((target("avx2,fma")))
-static inline __m256 exp8(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.7f));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+static inline __m256 exp8(__m256 x) { SSM_EXP_BODY(_mm256, SSM_ROUND8, m256, _mm256_castsi256_ps) }
+
+__attribute__((target("avx512f")))
+static inline __m512 exp16(__m512 x) { SSM_EXP_BODY(_mm512, SSM_ROUND16, m512, _mm512_castsi512_ps) }
+
+
+// The exp, sum and scale passes of a softmax row whose maximum m is known (AVX-512).
+__attribute__((target("avx512f")))
+static void softmax_from_max_avx512(float *row, long n, float m, float *lse) {
+    long j = 0;
+    __m512 vmax = _mm512_set1_ps(m), vs = _mm512_setzero_ps();
+    float s = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(row + j), vmax));
+        _mm512_storeu_ps(row + j, e);
+        vs = _mm512_add_ps(vs, e);
+    }
+    for (; j < n; j++) { row[j] = expf(row[j] - m); s += row[j]; }
+    float total = s + _mm512_reduce_add_ps(vs);
+    __m512 inv = _mm512_set1_ps(1.0f / total);
+    for (j = 0; j + 16 <= n; j += 16) _mm512_storeu_ps(row + j, _mm512_mul_ps(_mm512_loadu_ps(row + j), inv));
+    float invs = 1.0f / total;
+    for (; j < n; j++) row[j] *= invs;
+    if (lse) *lse = m + logf(total);
+}
+
+__attribute__((target("avx512f")))
+static void softmax_avx512(float *row, long n, float *lse) {
+    long j = 0;
+    __m512 vm = _mm512_set1_ps(-INFINITY);
+    for (; j + 16 <= n; j += 16) vm = _mm512_max_ps(vm, _mm512_loadu_ps(row + j));
+    float m = _mm512_reduce_max_ps(vm);
+    for (; j < n; j++) m = row[j] > m ? row[j] : m;
+    softmax_from_max_avx512(row, n, m, lse);
+}
+
+// SAM's relative-position terms added (row[ky * w + kx] += rh[ky] + rw[kx], the bits of
+// ssm_add_relative_position) in the pass that finds the maximum, then the softmax: one pass fewer over the row.
+__attribute__((target("avx512f")))
+static void relative_softmax_avx512(float *row, const float *rh, const float *rw, long h, long w, float *lse) {
+    __m512 vm = _mm512_set1_ps(-INFINITY);
+    float m = -INFINITY;
+    for (long ky = 0; ky < h; ky++) {
+        float *seg = row + ky * w;
+        __m512 a = _mm512_set1_ps(rh[ky]);
+        long kx = 0;
+        for (; kx + 16 <= w; kx += 16) {
+            __m512 v = _mm512_add_ps(_mm512_loadu_ps(seg + kx), _mm512_add_ps(a, _mm512_loadu_ps(rw + kx)));
+            _mm512_storeu_ps(seg + kx, v);
+            vm = _mm512_max_ps(vm, v);
+        }
+        for (; kx < w; kx++) { seg[kx] += rh[ky] + rw[kx]; m = seg[kx] > m ? seg[kx] : m; }
+    }
+    float vmax = _mm512_reduce_max_ps(vm);
+    softmax_from_max_avx512(row, h * w, vmax > m ? vmax : m, lse);
 }
 
 __attribute__((target("avx2,fma")))
@@ -77,13 +143,21 @@ static void softmax_scalar(float *row, long n, float *lse) {
 }
 
 void ssm_softmax_row(float *row, long n) {
-    if (ssm_kernels_vectorized()) softmax_avx2(row, n, NULL); else softmax_scalar(row, n, NULL);
+    if (ssm_kernels_avx512()) softmax_avx512(row, n, NULL);
+    else if (ssm_kernels_vectorized()) softmax_avx2(row, n, NULL); else softmax_scalar(row, n, NULL);
 }
 
 float ssm_softmax_row_lse(float *row, long n) {
     float lse;
-    if (ssm_kernels_vectorized()) softmax_avx2(row, n, &lse); else softmax_scalar(row, n, &lse);
+    if (ssm_kernels_avx512()) softmax_avx512(row, n, &lse);
+    else if (ssm_kernels_vectorized()) softmax_avx2(row, n, &lse); else softmax_scalar(row, n, &lse);
     return lse;
+}
+
+void ssm_relative_softmax_row(float *row, const float *rh, const float *rw, long h, long w, float *lse) {
+    if (ssm_kernels_avx512()) { relative_softmax_avx512(row, rh, rw, h, w, lse); return; }
+    ssm_add_relative_position(row, rh, rw, h, w);
+    if (lse) *lse = ssm_softmax_row_lse(row, h * w); else ssm_softmax_row(row, h * w);
 }
 
 __attribute__((target("avx2,fma")))
@@ -94,7 +168,16 @@ static void exp_shifted_avx2(float *row, long n, float shift) {
     for (; j < n; j++) row[j] = expf(row[j] - shift);
 }
 
+__attribute__((target("avx512f")))
+static void exp_shifted_avx512(float *row, long n, float shift) {
+    long j = 0;
+    __m512 vs = _mm512_set1_ps(shift);
+    for (; j + 16 <= n; j += 16) _mm512_storeu_ps(row + j, exp16(_mm512_sub_ps(_mm512_loadu_ps(row + j), vs)));
+    for (; j < n; j++) row[j] = expf(row[j] - shift);
+}
+
 void ssm_exp_shifted(float *row, long n, float shift) {
+    if (ssm_kernels_avx512()) { exp_shifted_avx512(row, n, shift); return; }
     if (ssm_kernels_vectorized()) { exp_shifted_avx2(row, n, shift); return; }
     for (long j = 0; j < n; j++) row[j] = expf(row[j] - shift);
 }

@@ -140,12 +140,12 @@ public enum FusedAttention {
                     var row0 = 0
                     while row0 < n {
                         let rows = Swift.min(rowsPerBlock, n - row0)
-                        ops.logits(logits, head: head, row0: row0, rows: rows, dims: dm, scale: scale)
-                        if keepLSE {
-                            let L = pl.baseAddress! + head * n + row0
-                            for r in 0..<rows { L[r] = ssm_softmax_row_lse(logits + r * n, n) }
-                        } else {
-                            for r in 0..<rows { ssm_softmax_row(logits + r * n, n) }
+                        ops.products(logits, head: head, row0: row0, rows: rows, dims: dm, scale: scale)
+                        // The relative terms added in the softmax's first pass: the logits `ops.logits` gives, one pass fewer.
+                        for r in 0..<rows {
+                            let i = head * n + row0 + r
+                            ssm_relative_softmax_row(logits + r * n, ops.relH + i * dm.h, ops.relW + i * dm.w, dm.h, dm.w,
+                                                     keepLSE ? pl.baseAddress! + i : nil)
                         }
                         BLAS.sgemm(transA: false, transB: false, m: rows, n: d, k: n, a: logits, lda: n,
                                    b: ops.v + head * n * d, ldb: d, c: O + (head * n + row0) * d, ldc: d)
@@ -182,8 +182,7 @@ public enum FusedAttention {
                                   c: logits, ldc: n, threads: 1)
                     for r in 0..<rows {
                         let i = head * n + row0 + r
-                        ssm_add_relative_position(logits + r * n, RH + i * dm.h, RW + i * dm.w, dm.h, dm.w)
-                        ssm_softmax_row(logits + r * n, n)
+                        ssm_relative_softmax_row(logits + r * n, RH + i * dm.h, RW + i * dm.w, dm.h, dm.w, nil)
                     }
                     ssm_f32_to_bf16(logits, p16, rows * n)
                     BLAS.gemmBF16(transA: false, transB: false, m: rows, n: d, k: n, a: p16, lda: n,
@@ -216,13 +215,19 @@ public enum FusedAttention {
 
         /// out[r, :] = scale * q_i kᵀ + relH[i, ky] + relW[i, kx] for the query rows i = row0 ..< row0 + rows of one head.
         func logits(_ out: UnsafeMutablePointer<Float>, head: Int, row0: Int, rows: Int, dims dm: Dims, scale: Float) {
-            let (n, d, h, w) = (dm.n, dm.d, dm.h, dm.w)
-            BLAS.sgemm(transA: false, transB: true, m: rows, n: n, k: d, alpha: scale,
-                       a: q + (head * n + row0) * d, lda: d, b: k + head * n * d, ldb: d, c: out, ldc: n)
+            let (n, h, w) = (dm.n, dm.h, dm.w)
+            products(out, head: head, row0: row0, rows: rows, dims: dm, scale: scale)
             for r in 0..<rows {
                 let i = head * n + row0 + r
                 ssm_add_relative_position(out + r * n, relH + i * h, relW + i * w, h, w)
             }
+        }
+
+        /// out[r, :] = scale * q_i kᵀ alone (the relative terms are `logits`' second step).
+        func products(_ out: UnsafeMutablePointer<Float>, head: Int, row0: Int, rows: Int, dims dm: Dims, scale: Float) {
+            let (n, d) = (dm.n, dm.d)
+            BLAS.sgemm(transA: false, transB: true, m: rows, n: n, k: d, alpha: scale,
+                       a: q + (head * n + row0) * d, lda: d, b: k + head * n * d, ldb: d, c: out, ldc: n)
         }
     }
 

@@ -1,5 +1,6 @@
 // Hot inner loops that Swift's SIMD types do not compile to tight vector code: softmax rows with a
-// vectorised exp, and the relative-position add of SAM's attention and its backward. AVX2/FMA with a scalar fallback.
+// vectorised exp, and the relative-position add of SAM's attention and its backward. AVX-512 or AVX2/FMA, chosen
+// at run time by cpuid, with a scalar fallback.
 #ifndef SSMSAM_CKERNELS_H
 #define SSMSAM_CKERNELS_H
 
@@ -8,6 +9,10 @@ void ssm_softmax_row(float *row, long n);
 
 /// ssm_softmax_row that also returns the row's log-sum-exp, log(sum_j exp(row[j])) of the input.
 float ssm_softmax_row_lse(float *row, long n);
+
+/// ssm_add_relative_position(row, rh, rw, h, w) then ssm_softmax_row(_lse) of the h * w values, with the add
+/// done in the maximum's pass on AVX-512 (the same sums, one pass fewer); *lse set when lse is not NULL.
+void ssm_relative_softmax_row(float *row, const float *rh, const float *rw, long h, long w, float *lse);
 
 /// row[i] = exp(row[i] - shift): probabilities recomputed from logits and their log-sum-exp.
 void ssm_exp_shifted(float *row, long n, float shift);
@@ -32,7 +37,8 @@ void ssm_gelu(float *x, long n);
 /// variance, accumulated in double); w and b may be NULL.
 void ssm_layer_norm_rows(const float *x, float *y, long rows, long n, const float *w, const float *b, float eps);
 
-/// Whether the vector paths are in use on this CPU.
+/// Whether the vector paths are in use on this CPU (AVX2 + FMA), and whether the AVX-512 ones are.
 int ssm_kernels_vectorized(void);
+int ssm_kernels_avx512(void);
 
 #endif
