@@ -24,7 +24,9 @@ extension Tensor {
         return out.reshaped(shape.enumerated().filter { !sorted.contains($0.offset) }.map(\.element))
     }
 
-    /// Sum over one axis, keeping it with size 1.
+    /// Sum over one axis, keeping it with size 1. Accumulated in double, as the full sum is: a float
+    /// running sum over n terms loses up to n ulps, and some of SSM-SAM's sums (the row sums of FMAM's value
+    /// weights) nearly cancel.
     func sumAxis(_ axis: Int) -> Tensor {
         let (outer, n, inner) = splitAround(axis)
         var s = shape; s[self.axis(axis)] = 1
@@ -33,12 +35,15 @@ extension Tensor {
             out.data.withUnsafeMutableBufferPointer { po in
                 let X = px.baseAddress!, O = po.baseAddress!
                 Parallel.forRanges(outer, costPerItem: n * inner) { r in
+                    var acc = [Double](repeating: 0, count: inner)
                     for o in r {
-                        let dst = O + o * inner
+                        for i in 0..<inner { acc[i] = 0 }
                         for k in 0..<n {
                             let src = X + (o * n + k) * inner
-                            for i in 0..<inner { dst[i] += src[i] }
+                            for i in 0..<inner { acc[i] += Double(src[i]) }
                         }
+                        let dst = O + o * inner
+                        for i in 0..<inner { dst[i] = Float(acc[i]) }
                     }
                 }
             }
