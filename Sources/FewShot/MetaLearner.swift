@@ -72,7 +72,8 @@ public final class MetaLearner {
 
     /// The completed epoch whose validation Dice is highest (the earliest among equals), nil without validation.
     public var bestValidatedEpoch: EpochRecord? {
-        history.filter { $0.validation != nil }.max { a, b in a.validation!.dice < b.validation!.dice || (a.validation!.dice == b.validation!.dice && a.epoch > b.epoch) }
+        // `max(by:)` keeps the first of equal elements, and the history is in epoch order.
+        history.filter { $0.validation != nil }.max { $0.validation!.dice < $1.validation!.dice }
     }
 
     /// The first-order gradients of a meta-batch (one episode per task) under epoch `e`'s loss weights. The

@@ -96,10 +96,7 @@ public final class VolumeEpisodeSource: EpisodeSource {
         var queryPools = chosen.map { plan[$0].queries }
         var supports: [EpisodeDraw.Support] = []
         for c in chosen {
-            let s = try displaySlice(volume: v, slice: plan[c].support, organ: organ)
-            let mask = try frameMask(s.mask, width: s.width, height: s.height)
-            let valid = predictor.preprocessing.resizedSize(height: s.height, width: s.width)
-            supports.append(.init(slice: plan[c].support, points: FewShotPair.points(mask, model: model, valid: valid, seed: rng.next())))
+            supports.append(.init(slice: plan[c].support, points: try supportPoints(volume: v, slice: plan[c].support, organ: organ, seed: rng.next())))
         }
         var queries: [EpisodeDraw.Query] = []
         for i in 0..<queryShots {
@@ -133,10 +130,7 @@ public final class VolumeEpisodeSource: EpisodeSource {
         for organ in organs {
             for (v, allowed) in slices[organ]!.enumerated() where allowed.count >= 2 {
                 for c in try usableChunks(allowed) where c.heldOut {
-                    let s = try displaySlice(volume: v, slice: c.support, organ: organ)
-                    let mask = try frameMask(s.mask, width: s.width, height: s.height)
-                    let valid = predictor.preprocessing.resizedSize(height: s.height, width: s.width)
-                    let points = FewShotPair.points(mask, model: model, valid: valid, seed: UInt64(c.support))
+                    let points = try supportPoints(volume: v, slice: c.support, organ: organ, seed: UInt64(c.support))
                     let n = Swift.min(queriesPerChunk, c.queries.count)
                     let picked = (0..<n).map { c.queries[$0 * c.queries.count / n] }
                     draws.append(EpisodeDraw(organ: organ, volume: v, supports: [.init(slice: c.support, points: points)],
@@ -145,6 +139,14 @@ public final class VolumeEpisodeSource: EpisodeSource {
             }
         }
         return try draws.map(episode(from:))
+    }
+
+    /// The self-sampler's points on a support slice, picked from its organ mask with `seed`.
+    private func supportPoints(volume v: Int, slice k: Int, organ: String, seed: UInt64) throws -> [SamplerPoint] {
+        let s = try displaySlice(volume: v, slice: k, organ: organ)
+        let mask = try frameMask(s.mask, width: s.width, height: s.height)
+        let valid = predictor.preprocessing.resizedSize(height: s.height, width: s.width)
+        return FewShotPair.points(mask, model: model, valid: valid, seed: seed)
     }
 
     /// The episode of a draw: each slice's features, masks and labels, the drawn points.

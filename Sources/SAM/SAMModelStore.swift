@@ -76,12 +76,19 @@ public enum SAMModelStore {
     /// The tensors of a checkpoint: an ONNX export through `SAMONNXImport` (official names, with the tensors
     /// it could not place), anything else as `CheckpointReader` reads it (Hugging Face names kept).
     public static func weights(_ url: URL, key: String?) throws -> (dict: StateDict, unmatched: [String]) {
-        if url.pathExtension.lowercased() == "onnx", !HuggingFaceFolder.isFolder(url) {
-            if key != nil { throw ToolkitError(.invalidArgument, subject: url.path, "--key applies to PyTorch checkpoints; this is onnx") }
+        if try isONNX(url, key: key) {
             let r = try SAMONNXImport.read(url)
             return (r.weights, r.unmatched)
         }
         return (try CheckpointReader.read(url, key: key).tensors, [])
+    }
+
+    /// Whether `url` is an ONNX file (read through `SAMONNXImport`, not `CheckpointReader`); `--key`, which
+    /// only a nested PyTorch checkpoint has, is refused for one.
+    public static func isONNX(_ url: URL, key: String?) throws -> Bool {
+        guard url.pathExtension.lowercased() == "onnx", !HuggingFaceFolder.isFolder(url) else { return false }
+        if key != nil { throw ToolkitError(.invalidArgument, subject: url.path, "--key applies to PyTorch checkpoints; this is onnx") }
+        return true
     }
 
     /// The tensors of `url` as `weights(_:key:)` reads them; with `decoder`, its prompt encoder and mask decoder

@@ -49,12 +49,13 @@ public enum PackageBuilder {
 
         // An ONNX export gets SAM's official names back from its graph; one holds either SAM's encoder or its decoder.
         let checkpoint: (tensors: StateDict, format: String)
-        if r.checkpoint.pathExtension.lowercased() == "onnx" {
-            checkpoint = (try SAMModelStore.weights(r.checkpoint, key: r.key).dict, CheckpointFormat.onnx.rawValue)
-            if !checkpoint.tensors.names.contains(where: { !$0.hasPrefix("image_encoder.") }) || !checkpoint.tensors.names.contains(where: { $0.hasPrefix("image_encoder.") }) {
+        if try SAMModelStore.isONNX(r.checkpoint, key: r.key) {
+            let onnx = try SAMONNXImport.read(r.checkpoint)
+            guard onnx.hasEncoder && onnx.hasDecoder else {
                 throw ToolkitError(.mismatch, subject: r.checkpoint.path, "an ONNX export holds only part of SAM; make one checkpoint of both exports first: "
                     + "ssmsam convert ENCODER.onnx sam.safetensors --decoder DECODER.onnx, then zoo add sam.safetensors")
             }
+            checkpoint = (onnx.weights, CheckpointFormat.onnx.rawValue)
         } else {
             let c = try CheckpointReader.read(r.checkpoint, key: r.key)
             checkpoint = (c.tensors, c.format.rawValue)

@@ -51,8 +51,7 @@ struct ConvertCommand: ParsableCommand {
                 let (merged, unmatched) = try SAMModelStore.weights(inURL, key: key, decoder: URL(fileURLWithPath: decoder))
                 dict = merged
                 if !unmatched.isEmpty { notRecovered(unmatched) }
-            } else if inURL.pathExtension.lowercased() == "onnx", !HuggingFaceFolder.isFolder(inURL) {
-                if key != nil { throw ToolkitError(.invalidArgument, subject: input, "--key applies to PyTorch checkpoints; this is onnx") }
+            } else if try SAMModelStore.isONNX(inURL, key: key) {
                 let r = try SAMONNXImport.weightsOrGeneric(inURL)
                 dict = r.weights
                 if r.recovered {
