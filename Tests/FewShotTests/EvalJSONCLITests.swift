@@ -8,17 +8,13 @@ import XCTest
 /// stderr, so a script can read stdout as one JSON document.
 final class EvalJSONCLITests: XCTestCase {
     func testJSONIsTheRecordAndProgressGoesToStderr() throws {
-        let ct = try TestAssets.require(EvaluationRunnerTests.abdomen.appendingPathComponent("ct.nii.gz"), "the shared abdominal CT",
-                                        howToGet: "put the team's shared folder beside the repository (../shared/data/abdomen-ct)")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("eval-json-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let (ct, labels, dir) = try FewShotFixtures.sharedCTRun(self, "eval-json")
         let model = dir.appendingPathComponent("m.safetensors")
         try SSMSAMStore.save(try FewShotFixtures.tinyModel(), to: model)
         let base = try FewShotFixtures.writeTinyBase(in: dir)
         let out = dir.appendingPathComponent("run")
         let r = try SSMSAMProcess.run(["eval", "--model", model.path, "--base", base.path, "--volume", ct.path,
-                                       "--labels", EvaluationRunnerTests.abdomen.appendingPathComponent("labels.nii.gz").path,
+                                       "--labels", labels.path,
                                        "--organs", "spleen", "--chunks", "2", "--steps", "1", "--out", out.path, "--json"],
                                       near: Bundle(for: Self.self))
         XCTAssertEqual(r.code, 0, r.err)

@@ -4,6 +4,8 @@ import Foundation
 import SAM
 import SSMSAM
 import TensorCore
+import TestSupport
+import XCTest
 
 /// This suite's fixtures, the small MobileSAM base of the SAM tests and the twin's TinyViT heads of the
 /// SSM-SAM tests (which the few-shot fixture reuses rather than repeats).
@@ -33,6 +35,17 @@ enum FewShotFixtures {
         try model.load(dict, file: headsName, strict: false)
         model.assignNames()
         return model
+    }
+
+    /// For a CLI run on the shared CT: the CT and its labels (required: a skip, or a failure in CI, without
+    /// them) and a new scratch folder named after `label`, removed when `test` ends.
+    static func sharedCTRun(_ test: XCTestCase, _ label: String) throws -> (ct: URL, labels: URL, dir: URL) {
+        let ct = try TestAssets.require(EvaluationRunnerTests.abdomen.appendingPathComponent("ct.nii.gz"), "the shared abdominal CT",
+                                        howToGet: "put the team's shared folder beside the repository (../shared/data/abdomen-ct)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        test.addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        return (ct, EvaluationRunnerTests.abdomen.appendingPathComponent("labels.nii.gz"), dir)
     }
 
     /// The tiny MobileSAM base as model files in `dir` (`base.safetensors` + `base.json`), for CLI runs.

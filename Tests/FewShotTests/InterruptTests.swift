@@ -8,11 +8,7 @@ import XCTest
 /// Ctrl-C during `ssmsam eval` as a user presses it: the run stops with 130 and leaves no partial folder.
 final class InterruptTests: XCTestCase {
     func testInterruptedEvalLeavesNothing() throws {
-        let ct = try TestAssets.require(EvaluationRunnerTests.abdomen.appendingPathComponent("ct.nii.gz"), "the shared abdominal CT",
-                                        howToGet: "put the team's shared folder beside the repository (../shared/data/abdomen-ct)")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("interrupt-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let (ct, labels, dir) = try FewShotFixtures.sharedCTRun(self, "interrupt")
         // The small models as files: the SSM-SAM model, and its SAM base (weights + config) for the baselines.
         let model = dir.appendingPathComponent("m.safetensors")
         try SSMSAMStore.save(try FewShotFixtures.tinyModel(), to: model)
@@ -20,7 +16,7 @@ final class InterruptTests: XCTestCase {
         let p = Process()
         p.executableURL = try SSMSAMProcess.binary(near: Bundle(for: Self.self))
         p.arguments = ["eval", "--model", model.path, "--base", base.path, "--volume", ct.path,
-                       "--labels", EvaluationRunnerTests.abdomen.appendingPathComponent("labels.nii.gz").path,
+                       "--labels", labels.path,
                        "--organs", "liver,spleen", "--chunks", "3", "--steps", "20", "--out", dir.appendingPathComponent("run").path]
         p.standardOutput = FileHandle.nullDevice
         let err = Pipe()

@@ -9,14 +9,10 @@ import XCTest
 /// epoch is the model and is recorded in run.json.
 final class ResumeCLITests: XCTestCase {
     func testKilledMidEpochThenResumedGivesTheUninterruptedModel() throws {
-        let ct = try TestAssets.require(EvaluationRunnerTests.abdomen.appendingPathComponent("ct.nii.gz"), "the shared abdominal CT",
-                                        howToGet: "put the team's shared folder beside the repository (../shared/data/abdomen-ct)")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let (ct, labels, dir) = try FewShotFixtures.sharedCTRun(self, "resume")
         let base = try FewShotFixtures.writeTinyBase(in: dir)
         func arguments(_ out: URL) -> [String] {
-            ["meta-train", "--base", base.path, "--volume", ct.path, "--labels", EvaluationRunnerTests.abdomen.appendingPathComponent("labels.nii.gz").path,
+            ["meta-train", "--base", base.path, "--volume", ct.path, "--labels", labels.path,
              "--test-organ", "liver", "--epochs", "3", "--steps", "1", "--queries", "1", "--chunks", "4", "--validation-every", "2",
              "--tasks", "2", "--seed", "3", "--out", out.path]
         }
