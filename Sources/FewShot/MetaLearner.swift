@@ -137,12 +137,16 @@ public final class MetaLearner {
         guard epoch >= config.epochs || !source.organs.isEmpty else {
             throw ToolkitError(.invalidArgument, subject: "episodes", "no training organs")
         }
-        return try trainEpoch { [config, epoch] b in
-            var rng = Self.generator(seed: config.seed, epoch: epoch, batch: b)
-            let organs = Self.sample(source.organs, count: config.tasksPerBatch, generator: &rng)
-            return try organs.map {
-                try source.episode(organ: $0, supportShots: config.supportShots, queryShots: config.queryShots, generator: &rng)
-            }
+        return try trainEpoch { [config, epoch] b in try Self.batch(b, epoch: epoch, of: source, config: config) }
+    }
+
+    /// The episodes of meta-batch `b` of epoch `e`: `config.tasksPerBatch` organs sampled from `source`, each
+    /// with its episode, all drawn from the stream of (seed, epoch, batch) only.
+    public static func batch(_ b: Int, epoch e: Int, of source: EpisodeSource, config: MetaLearnerConfig) throws -> [TrainingEpisode] {
+        var rng = generator(seed: config.seed, epoch: e, batch: b)
+        let organs = sample(source.organs, count: config.tasksPerBatch, generator: &rng)
+        return try organs.map {
+            try source.episode(organ: $0, supportShots: config.supportShots, queryShots: config.queryShots, generator: &rng)
         }
     }
 

@@ -45,6 +45,7 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "Tasks (training organs) per meta-batch.") var tasks = 3
     @Option(help: "Inner steps S.") var steps = 5
     @Option(help: "Initial inner learning rate alpha of every learned rate (the design's default 1e-3).") var innerRate: Float = 1e-3
+    @Option(help: "Initialise each tensor's learned rates so that its first inner step has this root-mean-square size (alpha = ETA / rms of its support gradient on the first meta-batch), instead of one --inner-rate for all. Not with --plan, --plan-out or --no-meta.") var calibrateRates: Float?
     @Option(help: "Query slices per task.") var queries = 2
     @Option(help: "Chunks per organ range.") var chunks = 12
     @Option(help: "Meta-batches per epoch.") var batches = 1
@@ -60,7 +61,10 @@ struct MetaTrainCommand: ParsableCommand {
     func run() throws {
         try CLIErrors.report {
             guard setting == 1 || setting == 2 else { throw ValidationError("--setting \(setting): expected 1 or 2") }
-            if let planOut { return try writePlan(to: URL(fileURLWithPath: planOut)) }
+            if let planOut {
+                if calibrateRates != nil { throw ValidationError("--calibrate-rates: not with --plan-out (the twin starts from the plan's rates)") }
+                return try writePlan(to: URL(fileURLWithPath: planOut))
+            }
             guard let out else { throw ValidationError("give --out RUN") }
             let planned = try plan.map { try PlanInput(URL(fileURLWithPath: $0)) }
             let run = URL(fileURLWithPath: out)
@@ -70,14 +74,26 @@ struct MetaTrainCommand: ParsableCommand {
                 throw ValidationError("\(stateURL.path) exists: pass --resume to continue it, or choose another --out")
             }
             let config = planned?.plan.metaLearner ?? learnerConfig()
+            if calibrateRates != nil && (planned != nil || noMeta) {
+                throw ValidationError("--calibrate-rates: not with \(noMeta ? "--no-meta (it learns no rates)" : "--plan (the plan's twin starts from the plan's rates)")")
+            }
             let (model, initialRates, baseID) = try startingModel(config: config, plan: planned?.plan)
-            let learner = try MetaLearner(model: model, config: config, rates: initialRates)
+            let cache = try FeatureCache(baseID: baseID, directory: run.appendingPathComponent("features"))
+            let source = try planned == nil ? episodeSource(model: model, cache: cache) : nil
+            var rates = initialRates
+            if let eta = calibrateRates, !resume, let source {
+                // The first meta-batch the run trains on; the episode streams are stateless, so training is unchanged.
+                rates = try RateCalibration.rates(model: model, episodes: try MetaLearner.batch(0, epoch: 0, of: source, config: config),
+                                                  steps: config.innerSteps, stepSize: eta, plainBCE: config.plainBCE)
+                let values = rates!.names.indices.map { rates!.rate($0, step: 0) }.sorted()
+                print(String(format: "rates calibrated: first inner step of RMS %.3g per tensor; alpha %.3g (min) .. %.3g (median) .. %.3g (max)",
+                             eta, values.first!, values[values.count / 2], values.last!))
+            }
+            let learner = try MetaLearner(model: model, config: config, rates: rates)
             if resume {
                 try learner.restore(try TrainingState.read(stateURL))
                 print("resumed \(stateURL.path) after epoch \(learner.epoch)")
             }
-            let cache = try FeatureCache(baseID: baseID, directory: run.appendingPathComponent("features"))
-            let source = try planned == nil ? episodeSource(model: model, cache: cache) : nil
             let episodes = try planned.map { try $0.episodes(model: model, cache: cache) }
             if let source, !source.excludedOrgans.isEmpty { print("no training data for: \(source.excludedOrgans.joined(separator: ", "))") }
             // Held-out chunks of the training organs; an episode plan carries training episodes only.
@@ -145,6 +161,8 @@ struct MetaTrainCommand: ParsableCommand {
                                                   "validation_organs": $0.organs.mapValues(Double.init)] } ?? [:]) { a, _ in a } },
             ]
             if let planned { (record["plan"], record["plan_sha256"]) = (planned.url.path, planned.sha256) }
+            // The rates started from the gradients' scale instead of inner_rate_init (RateCalibration).
+            if let eta = calibrateRates { record["inner_rate_calibration"] = ["first_step_rms": Double(eta), "rule": "alpha = first_step_rms / rms of each tensor's support gradient on the first meta-batch (floored at 1e-3 of the median tensor's)"] }
             if let i = initModel ?? planned?.plan.initialModel?.path { record["init"] = i }
             try AtomicFile.write(try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys]),
                                  to: run.appendingPathComponent("run.json"))

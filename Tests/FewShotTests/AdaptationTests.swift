@@ -111,6 +111,40 @@ final class AdaptationTests: XCTestCase {
             XCTAssertEqual("\($0)", "meta-learner: inner steps must be >= 1, got 0")
         }
     }
+
+    func testCalibratedRatesGiveEveryTensorAFirstStepOfTheGivenSize() throws {
+        let model = try FewShotFixtures.tinyModel()
+        let support = try supportPair(model)
+        let episodes = [TrainingEpisode(organ: "organ", support: support, queries: support)]
+        let eta: Float = 1e-3
+        let theta = model.snapshot(trainableOnly: true)
+        let rates = try RateCalibration.rates(model: model, episodes: episodes, steps: 2, stepSize: eta)
+        XCTAssertEqual(model.snapshot(trainableOnly: true), theta, "calibration leaves θ as it was")
+        XCTAssertEqual(rates.steps, 2)
+        XCTAssertEqual(rates.names, model.trainableParameters().map(\.name))
+        // One inner step with these rates: each tensor moves by RMS η, except tensors under the floor (slower).
+        _ = try OnlineOptimiser(model: model, rates: rates).step(0, on: support)
+        let afterOneStep = model.snapshot(trainableOnly: true)
+        try model.restore(theta)
+        var atSize = 0
+        for name in rates.names {
+            let moved = afterOneStep.values[name]! - theta.values[name]!
+            let sumOfSquares: Double = moved.data.reduce(0.0) { $0 + Double($1) * Double($1) }
+            let rms = (sumOfSquares / Double(moved.count)).squareRoot()
+            XCTAssertEqual(rates.rate(name, step: 0), rates.rate(name, step: 1), name)
+            XCTAssertLessThanOrEqual(rms, Double(eta) * 1.0001, "\(name) moved by RMS \(rms)")
+            if abs(rms - Double(eta)) <= 1e-4 * Double(eta) { atSize += 1 }
+        }
+        XCTAssertGreaterThan(atSize, rates.names.count / 2, "most tensors step by exactly RMS η")
+        // Not every rate is the same: the gradients' scales differ across tensors.
+        let alphas = rates.names.map { rates.rate($0, step: 0)! }
+        XCTAssertGreaterThan(alphas.max()! / alphas.min()!, 10)
+        // The floor: a zero gradient gets η / (1e-3 of the median RMS), not an infinite rate.
+        XCTAssertEqual(RateCalibration.stepRates(rms: [0, 1, 2, 4], stepSize: 1), [1 / (2 * RateCalibration.floorFraction), 1, 0.5, 0.25])
+        XCTAssertThrowsError(try RateCalibration.rates(model: model, episodes: episodes, steps: 2, stepSize: 0)) {
+            XCTAssertTrue("\($0)".contains("must be finite and > 0"), "\($0)")
+        }
+    }
 }
 
 /// The adapters path: gradients through the frozen ViT encoder reach the adapters in the inner and the outer

@@ -1,0 +1,52 @@
+import Diagnostics
+import SSMSAM
+import TensorCore
+
+/// Initial learned rates scaled to each tensor's gradient: α_t = η / rms(g_t) for every step, where g_t is the
+/// support-loss gradient of tensor t at θ (averaged over a meta-batch's tasks), so that every tensor's first
+/// inner step has the same root-mean-square size η.
+///
+/// Why: the heads' support gradients span five orders of magnitude across tensors (about 1e-7 in the
+/// self-sampler's first MLP to 4e-2 in the last convolution's bias on the shared CT). One constant α (the design's
+/// 1e-3) then moves nothing but the last layers, and the outer optimiser, whose steps on a rate are about its
+/// learning rate (2e-4), cannot bring rates to the right scale in any affordable number of outer updates.
+/// Fine-tuning with AdamW adapts because it normalises each element's step; this gives plain gradient descent
+/// the same per-tensor scale at the start, and MAML++ learns the rates from there as before.
+///
+/// A tensor whose gradient is (near) zero by construction, such as an attention's key bias, would get an
+/// unbounded rate, so the RMS is floored at `floorFraction` of the median tensor's RMS.
+public enum RateCalibration {
+    /// The floor of a tensor's gradient RMS, relative to the median tensor's.
+    public static let floorFraction: Float = 1e-3
+
+    /// Rates for `model`'s trainable tensors, `steps` per tensor, from the support gradients of `episodes` at
+    /// the model's current θ (which is left unchanged).
+    public static func rates(model: SSMSAMModel, episodes: [TrainingEpisode], steps: Int, stepSize eta: Float,
+                             plainBCE: Bool = false) throws -> LearnedStepRates {
+        guard eta > 0, eta.isFinite else {
+            throw ToolkitError(.invalidArgument, subject: "rate calibration", "the first-step size must be finite and > 0, got \(eta)")
+        }
+        guard !episodes.isEmpty else { throw ToolkitError(.invalidArgument, subject: "rate calibration", "no episodes") }
+        let trainable = model.trainableParameters()
+        let parameters = trainable.map(\.parameter)
+        var meanSquares = [Double](repeating: 0, count: parameters.count)
+        for ep in episodes {
+            try PairGradients.require(ep.support, "support of \(ep.organ)")
+            let (_, grads) = PairGradients.meanLoss(ep.support, model: model, parameters: parameters, plainBCE: plainBCE)
+            for (t, g) in grads.enumerated() {
+                meanSquares[t] += g.data.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(g.count, 1)) / Double(episodes.count)
+            }
+        }
+        let rms = meanSquares.map { Float($0.squareRoot()) }
+        return try LearnedStepRates(parameterNames: trainable.map(\.name),
+                                    values: stepRates(rms: rms, stepSize: eta).map { [Float](repeating: $0, count: steps) })
+    }
+
+    /// α_t = η / max(rms_t, floorFraction · median rms) for each tensor's gradient RMS.
+    public static func stepRates(rms: [Float], stepSize eta: Float) -> [Float] {
+        let positive = rms.filter { $0 > 0 }.sorted()
+        guard !positive.isEmpty else { return rms.map { _ in eta } }
+        let floor = floorFraction * positive[positive.count / 2]
+        return rms.map { eta / Swift.max($0, floor) }
+    }
+}
