@@ -42,9 +42,9 @@ __attribute__((target("avx512f")))
 static inline __m512 exp16(__m512 x) { SSM_EXP_BODY(_mm512, SSM_ROUND16, m512, _mm512_castsi512_ps) }
 
 
-// The exp, sum and scale passes of a softmax row whose maximum m is known (AVX-512).
+// row[j] = exp(row[j] - m) in place, returning their sum (AVX-512).
 __attribute__((target("avx512f")))
-static void softmax_from_max_avx512(float *row, long n, float m, float *lse) {
+static float exp_sum_avx512(float *row, long n, float m) {
     long j = 0;
     __m512 vmax = _mm512_set1_ps(m), vs = _mm512_setzero_ps();
     float s = 0;
@@ -54,9 +54,16 @@ static void softmax_from_max_avx512(float *row, long n, float m, float *lse) {
         vs = _mm512_add_ps(vs, e);
     }
     for (; j < n; j++) { row[j] = expf(row[j] - m); s += row[j]; }
-    float total = s + _mm512_reduce_add_ps(vs);
+    return s + _mm512_reduce_add_ps(vs);
+}
+
+// The exp, sum and scale passes of a softmax row whose maximum m is known (AVX-512).
+__attribute__((target("avx512f")))
+static void softmax_from_max_avx512(float *row, long n, float m, float *lse) {
+    float total = exp_sum_avx512(row, n, m);
     __m512 inv = _mm512_set1_ps(1.0f / total);
-    for (j = 0; j + 16 <= n; j += 16) _mm512_storeu_ps(row + j, _mm512_mul_ps(_mm512_loadu_ps(row + j), inv));
+    long j = 0;
+    for (; j + 16 <= n; j += 16) _mm512_storeu_ps(row + j, _mm512_mul_ps(_mm512_loadu_ps(row + j), inv));
     float invs = 1.0f / total;
     for (; j < n; j++) row[j] *= invs;
     if (lse) *lse = m + logf(total);
@@ -75,7 +82,7 @@ static void softmax_avx512(float *row, long n, float *lse) {
 // SAM's relative-position terms added (row[ky * w + kx] += rh[ky] + rw[kx], the bits of
 // ssm_add_relative_position) in the pass that finds the maximum, then the softmax: one pass fewer over the row.
 __attribute__((target("avx512f")))
-static void relative_softmax_avx512(float *row, const float *rh, const float *rw, long h, long w, float *lse) {
+static float relative_max_avx512(float *row, const float *rh, const float *rw, long h, long w) {
     __m512 vm = _mm512_set1_ps(-INFINITY);
     float m = -INFINITY;
     for (long ky = 0; ky < h; ky++) {
@@ -90,7 +97,7 @@ static void relative_softmax_avx512(float *row, const float *rh, const float *rw
         for (; kx < w; kx++) { seg[kx] += rh[ky] + rw[kx]; m = seg[kx] > m ? seg[kx] : m; }
     }
     float vmax = _mm512_reduce_max_ps(vm);
-    softmax_from_max_avx512(row, h * w, vmax > m ? vmax : m, lse);
+    return vmax > m ? vmax : m;
 }
 
 __attribute__((target("avx2,fma")))
@@ -112,21 +119,35 @@ static float hsum8(__m256 v) {
 // Softmax in place; when `lse` is not NULL also stores log(sum(exp(row))) = max + log(sum), which
 // attention's backward needs to recompute probabilities. The row values do not depend on `lse`.
 __attribute__((target("avx2,fma")))
-static void softmax_avx2(float *row, long n, float *lse) {
+static float max_avx2(const float *row, long n) {
     long j = 0;
     __m256 vm = _mm256_set1_ps(-INFINITY);
     for (; j + 8 <= n; j += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(row + j));
     float m = hmax8(vm);
     for (; j < n; j++) m = row[j] > m ? row[j] : m;
+    return m;
+}
+
+// row[j] = exp(row[j] - m) in place, returning their sum (AVX2).
+__attribute__((target("avx2,fma")))
+static float exp_sum_avx2(float *row, long n, float m) {
+    long j = 0;
     __m256 vmax = _mm256_set1_ps(m), vs = _mm256_setzero_ps();
     float s = 0;
-    for (j = 0; j + 8 <= n; j += 8) {
+    for (; j + 8 <= n; j += 8) {
         __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(row + j), vmax));
         _mm256_storeu_ps(row + j, e);
         vs = _mm256_add_ps(vs, e);
     }
     for (; j < n; j++) { row[j] = expf(row[j] - m); s += row[j]; }
-    float total = s + hsum8(vs);
+    return s + hsum8(vs);
+}
+
+__attribute__((target("avx2,fma")))
+static void softmax_avx2(float *row, long n, float *lse) {
+    float m = max_avx2(row, n);
+    float total = exp_sum_avx2(row, n, m);
+    long j;
     __m256 inv = _mm256_set1_ps(1.0f / total);
     for (j = 0; j + 8 <= n; j += 8) _mm256_storeu_ps(row + j, _mm256_mul_ps(_mm256_loadu_ps(row + j), inv));
     float invs = _mm256_cvtss_f32(inv);
@@ -134,11 +155,21 @@ static void softmax_avx2(float *row, long n, float *lse) {
     if (lse) *lse = m + logf(total);
 }
 
-static void softmax_scalar(float *row, long n, float *lse) {
-    float m = -INFINITY, s = 0;
+static float max_scalar(const float *row, long n) {
+    float m = -INFINITY;
     for (long j = 0; j < n; j++) m = row[j] > m ? row[j] : m;
+    return m;
+}
+
+static float exp_sum_scalar(float *row, long n, float m) {
+    float s = 0;
     for (long j = 0; j < n; j++) { row[j] = expf(row[j] - m); s += row[j]; }
-    for (long j = 0; j < n; j++) row[j] /= s;
+    return s;
+}
+
+static void softmax_scalar(float *row, long n, float *lse) {
+    float m = max_scalar(row, n), s = exp_sum_scalar(row, n, m), inv = 1.0f / s;
+    for (long j = 0; j < n; j++) row[j] *= inv;
     if (lse) *lse = m + logf(s);
 }
 
@@ -155,9 +186,18 @@ float ssm_softmax_row_lse(float *row, long n) {
 }
 
 void ssm_relative_softmax_row(float *row, const float *rh, const float *rw, long h, long w, float *lse) {
-    if (ssm_kernels_avx512()) { relative_softmax_avx512(row, rh, rw, h, w, lse); return; }
+    if (ssm_kernels_avx512()) { softmax_from_max_avx512(row, h * w, relative_max_avx512(row, rh, rw, h, w), lse); return; }
     ssm_add_relative_position(row, rh, rw, h, w);
     if (lse) *lse = ssm_softmax_row_lse(row, h * w); else ssm_softmax_row(row, h * w);
+}
+
+float ssm_relative_exp_row(float *row, const float *rh, const float *rw, long h, long w, float *max) {
+    long n = h * w;
+    if (ssm_kernels_avx512()) { *max = relative_max_avx512(row, rh, rw, h, w); return exp_sum_avx512(row, n, *max); }
+    ssm_add_relative_position(row, rh, rw, h, w);
+    if (ssm_kernels_vectorized()) { *max = max_avx2(row, n); return exp_sum_avx2(row, n, *max); }
+    *max = max_scalar(row, n);
+    return exp_sum_scalar(row, n, *max);
 }
 
 __attribute__((target("avx2,fma")))
@@ -248,17 +288,17 @@ void ssm_relative_position_sums(const float *line, float *rh, float *rw, long h,
     }
 }
 
+// Abramowitz & Stegun 7.1.26: erf(x) = 1 - (a5 t^5 + ... + a1 t) e^(-x^2), t = 1 / (1 + 0.3275911 x); highest first.
+static const float erf_coefficients[5] = {1.061405429f, -1.453152027f, 1.421413741f, -0.284496736f, 0.254829592f};
+
 // erf(x) for x >= 0 with |error| < 1.5e-7 (Abramowitz & Stegun 7.1.26), odd extension for x < 0.
 __attribute__((target("avx2,fma")))
 static inline __m256 erf8(__m256 x) {
     const __m256 sign = _mm256_and_ps(x, _mm256_set1_ps(-0.0f));
     __m256 a = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
     __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(a, _mm256_set1_ps(0.3275911f), _mm256_set1_ps(1.0f)));
-    __m256 p = _mm256_set1_ps(1.061405429f);
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+    __m256 p = _mm256_set1_ps(erf_coefficients[0]);
+    for (int k = 1; k < 5; k++) p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(erf_coefficients[k]));
     p = _mm256_mul_ps(p, t);
     __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(a, a)));
     __m256 r = _mm256_fnmadd_ps(p, e, _mm256_set1_ps(1.0f));
@@ -277,7 +317,35 @@ static void gelu_avx2(float *x, long n) {
     for (; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
 }
 
+// erf8's operations on 16 lanes (the sign through integer ops, which AVX-512F has for floats only in DQ):
+// every lane gives erf8's bits.
+__attribute__((target("avx512f")))
+static inline __m512 erf16(__m512 x) {
+    const __m512i signMask = _mm512_set1_epi32((int)0x80000000);
+    const __m512i sign = _mm512_and_si512(_mm512_castps_si512(x), signMask);
+    __m512 a = _mm512_castsi512_ps(_mm512_andnot_si512(signMask, _mm512_castps_si512(x)));
+    __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(a, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.0f)));
+    __m512 p = _mm512_set1_ps(erf_coefficients[0]);
+    for (int k = 1; k < 5; k++) p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(erf_coefficients[k]));
+    p = _mm512_mul_ps(p, t);
+    __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(a, a)));
+    __m512 r = _mm512_fnmadd_ps(p, e, _mm512_set1_ps(1.0f));
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(r), sign));
+}
+
+__attribute__((target("avx512f")))
+static void gelu_avx512(float *x, long n) {
+    long i = 0;
+    const __m512 half = _mm512_set1_ps(0.5f), rs2 = _mm512_set1_ps(0.70710678118654752f), one = _mm512_set1_ps(1.0f);
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_loadu_ps(x + i);
+        _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_mul_ps(half, v), _mm512_add_ps(one, erf16(_mm512_mul_ps(v, rs2)))));
+    }
+    gelu_avx2(x + i, n - i);  // the tail through the 8-lane path, whose bits these are
+}
+
 void ssm_gelu(float *x, long n) {
+    if (ssm_kernels_avx512()) { gelu_avx512(x, n); return; }
     if (ssm_kernels_vectorized()) { gelu_avx2(x, n); return; }
     for (long i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
 }

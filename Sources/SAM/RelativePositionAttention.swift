@@ -51,12 +51,8 @@ public struct RelativePositionAttention: Module {
         let v = qkvOut.narrow(axis: 0, start: 2, length: 1).reshaped([b * heads, n, hd])
         let (relH, relW) = prof.measure("attention rel-pos terms") { () -> (Variable, Variable) in
             let rh = Self.relativeTable(relPosH, q: h, k: h), rw = Self.relativeTable(relPosW, q: w, k: w)
-            // rel_h[b, y, x, ky] = sum_c q[b, y, x, c] Rh[y, ky, c]: one product per query row y.
-            let relH = Variable.matmul(q.permuted([1, 0, 2, 3]).reshaped([h, b * heads * w, hd]), rh, transposeB: true)
-                .reshaped([h, b * heads, w, h]).permuted([1, 0, 2, 3])
-            let relW = Variable.matmul(q.permuted([2, 0, 1, 3]).reshaped([w, b * heads * h, hd]), rw, transposeB: true)
-                .reshaped([w, b * heads, h, w]).permuted([1, 2, 0, 3])
-            return (relH, relW)
+            return (Variable.relativePositionTerms(q: q, table: rh, axis: .height),
+                    Variable.relativePositionTerms(q: q, table: rw, axis: .width))
         }
         let out = prof.measure("attention core (fused)") {
             Variable.relativePositionAttention(q: q, k: k, v: v, relH: relH, relW: relW, scale: 1 / Float(hd).squareRoot())

@@ -1,3 +1,4 @@
+import Foundation
 import CGEMM
 import CKernels
 
@@ -136,19 +137,29 @@ public enum FusedAttention {
             BLAS.withThreads(1) {
                 Parallel.forEach(dm.bh) { head in
                     let logits = UnsafeMutablePointer<Float>.allocate(capacity: rowsMax * n)
-                    defer { logits.deallocate() }
+                    let sums = UnsafeMutablePointer<Float>.allocate(capacity: rowsMax)
+                    defer { logits.deallocate(); sums.deallocate() }
                     var row0 = 0
                     while row0 < n {
                         let rows = Swift.min(rowsPerBlock, n - row0)
                         ops.products(logits, head: head, row0: row0, rows: rows, dims: dm, scale: scale)
-                        // The relative terms added in the softmax's first pass: the logits `ops.logits` gives, one pass fewer.
+                        // The relative terms added in the softmax's first pass (the logits `ops.logits` gives, one
+                        // pass fewer), and the division by the row's sum moved after the product: d values per
+                        // row instead of N.
                         for r in 0..<rows {
                             let i = head * n + row0 + r
-                            ssm_relative_softmax_row(logits + r * n, ops.relH + i * dm.h, ops.relW + i * dm.w, dm.h, dm.w,
-                                                     keepLSE ? pl.baseAddress! + i : nil)
+                            var rowMax: Float = 0
+                            sums[r] = ssm_relative_exp_row(logits + r * n, ops.relH + i * dm.h, ops.relW + i * dm.w,
+                                                           dm.h, dm.w, &rowMax)
+                            if keepLSE { pl[i] = rowMax + Foundation.log(sums[r]) }
                         }
+                        let ob = O + (head * n + row0) * d
                         BLAS.sgemm(transA: false, transB: false, m: rows, n: d, k: n, a: logits, lda: n,
-                                   b: ops.v + head * n * d, ldb: d, c: O + (head * n + row0) * d, ldc: d)
+                                   b: ops.v + head * n * d, ldb: d, c: ob, ldc: d)
+                        for r in 0..<rows {
+                            let inverse = 1 / sums[r]
+                            for c in 0..<d { ob[r * d + c] *= inverse }
+                        }
                         row0 += rows
                     }
                 }

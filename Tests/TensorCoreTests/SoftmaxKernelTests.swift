@@ -39,6 +39,36 @@ final class SoftmaxKernelTests: XCTestCase {
         }
     }
 
+    /// Attention's forward divides its output rows by the sum instead of the probabilities: the unnormalised
+    /// row times 1 / sum must be the fused softmax's bits, and max + log(sum) its log-sum-exp.
+    func testUnnormalisedRelativeExpScaledIsTheFusedSoftmax() {
+        for (h, w) in [(64, 64), (14, 14), (3, 37)] {
+            for seed in 0..<4 {
+                let logits = row(h * w, seed: 300 + UInt64(seed), spread: 12), rh = row(h, seed: 400 + UInt64(seed), spread: 3)
+                let rw = row(w, seed: 500 + UInt64(seed), spread: 3)
+                var softmax = logits, unnormalised = logits
+                var lse: Float = 0, rowMax: Float = 0
+                ssm_relative_softmax_row(&softmax, rh, rw, h, w, &lse)
+                let sum = ssm_relative_exp_row(&unnormalised, rh, rw, h, w, &rowMax)
+                let inverse = 1 / sum
+                XCTAssertEqual(unnormalised.map { $0 * inverse }, softmax, "\(h) x \(w), seed \(seed)")
+                XCTAssertEqual(rowMax + Foundation.log(sum), lse, "\(h) x \(w), seed \(seed)")
+                XCTAssertEqual(unnormalised.max()!, 1, "the maximum's exp")
+            }
+        }
+    }
+
+    /// GELU on every lane width the CPU runs (16, 8 and the scalar tail: 1003 values) against double precision.
+    func testGELUMatchesDoublePrecisionOnEveryLane() {
+        var x = row(1003, seed: 11, spread: 6)
+        let original = x
+        ssm_gelu(&x, 1003)
+        for (y, v) in zip(x, original) {
+            let want = 0.5 * Double(v) * (1 + Foundation.erf(Double(v) / 2.0.squareRoot()))
+            XCTAssertEqual(Double(y), want, accuracy: 1e-6 * Swift.abs(want) + 2e-7 * Swift.abs(Double(v)) + 1e-7, "gelu(\(v))")
+        }
+    }
+
     func testExpShiftedMatchesDoublePrecision() {
         var x = row(1000, seed: 7, spread: 80)
         let original = x

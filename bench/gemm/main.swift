@@ -3,6 +3,8 @@
 // Run: swift run -c release gemm-bench [repeats] [--openblas-cores Haswell,SkylakeX]
 //      swift run -c release gemm-bench --peak [repeats]   (one JSON line: the toolkit's GEMM peak on vit_b's
 //      linear shapes, fp32 and, where the CPU has it, bf16; bench/encoder.py reports the encoder against it)
+//      swift run -c release gemm-bench --attention [repeats]   (the fused attention core alone on vit_b's
+//      global and windowed shapes, both threads, GFLOP/s of its two products)
 //   (threads as the environment says; the attention shapes run single-threaded, as FusedAttention runs them)
 import Foundation
 import TensorCore
@@ -21,8 +23,8 @@ if let i = args.firstIndex(of: "--openblas-cores"), i + 1 < args.count {
     extraCores = args[i + 1].split(separator: ",").map(String.init)
     args.removeSubrange(i...(i + 1))
 }
-let peakOnly = args.contains("--peak")
-args.removeAll { $0 == "--peak" }
+let peakOnly = args.contains("--peak"), attentionOnly = args.contains("--attention")
+args.removeAll { $0 == "--peak" || $0 == "--attention" }
 let repeats = Int(args.first ?? "") ?? 7
 let env = ProcessInfo.processInfo.environment
 let cpu = CPUInfo.host
@@ -53,6 +55,34 @@ if peakOnly {
     let fields = ["\"peer\": \"gemm\"", "\"engine\": \"\(BLAS.gemm.engineLine)\"", "\"processor\": \"\(cpu.summary)\"",
                   String(format: "\"fp32_gflops\": %.1f", fp32)] + (bf16.map { [String(format: "\"bf16_gflops\": %.1f", $0)] } ?? [])
     print("{" + fields.joined(separator: ", ") + "}")
+    exit(0)
+}
+
+/// `FusedAttention.relativePosition` on vit_b's shapes at 1024 (12 heads of 64 x 64 tokens in the global
+/// blocks, 25 windows x 12 heads of 14 x 14 in the others): median seconds per call and GFLOP/s counting
+/// the two products (4 N² d per head).
+func attentionBench() {
+    print("processor: \(cpu.summary); GEMM \(BLAS.gemm.engineLine); \(FusedAttention.rowsPerBlock) query rows per block")
+    for (bh, side, label) in [(12, 64, "global"), (300, 14, "windowed")] {
+        let n = side * side, d = 64
+        func random(_ shape: [Int]) -> Tensor {
+            Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1) })
+        }
+        let q = random([bh, side, side, d]), k = random([bh, n, d]), v = random([bh, n, d])
+        let relH = random([bh, side, side, side]), relW = random([bh, side, side, side])
+        _ = FusedAttention.relativePosition(q: q, k: k, v: v, relH: relH, relW: relW, scale: 0.125)  // warm-up
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            times.append(seconds { _ = FusedAttention.relativePosition(q: q, k: k, v: v, relH: relH, relW: relW, scale: 0.125) })
+        }
+        let flops = 4.0 * Double(bh * n * n * d)
+        print(String(format: "%-9@ (%d x %d x %d x %d): median %.4f s, %.1f GFLOP/s", label as NSString, bh, n, n, d,
+                     median(times), flops / median(times) / 1e9))
+    }
+}
+
+if attentionOnly {
+    attentionBench()
     exit(0)
 }
 

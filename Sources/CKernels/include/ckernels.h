@@ -14,6 +14,12 @@ float ssm_softmax_row_lse(float *row, long n);
 /// done in the maximum's pass on AVX-512 (the same sums, one pass fewer); *lse set when lse is not NULL.
 void ssm_relative_softmax_row(float *row, const float *rh, const float *rw, long h, long w, float *lse);
 
+/// The softmax of ssm_relative_softmax_row without its last pass: row[i] = exp(row[i] + rh[ky] + rw[kx] - max),
+/// *max set to the maximum, returning the sum of the row. Multiplying by 1 / sum gives ssm_relative_softmax_row's
+/// values bit for bit, and max + log(sum) its log-sum-exp; attention applies the 1 / sum to its output rows instead
+/// (d values per row, not N).
+float ssm_relative_exp_row(float *row, const float *rh, const float *rw, long h, long w, float *max);
+
 /// row[i] = exp(row[i] - shift): probabilities recomputed from logits and their log-sum-exp.
 void ssm_exp_shifted(float *row, long n, float shift);
 

@@ -30,3 +30,18 @@ extension Variable {
         }
     }
 }
+
+/// Differentiable relative-position terms.
+extension Variable {
+    /// SAM's decomposed relative-position term of one axis (`RelativePositionTerms`): along `.height`
+    /// `torch.einsum("bhwc,hkc->bhwk", q, Rh)`, along `.width` `torch.einsum("bhwc,wkc->bhwk", q, Rw)`.
+    /// q (BH, H, W, d); table (H or W, K, d) -> (BH, H, W, K).
+    public static func relativePositionTerms(q: Variable, table: Variable, axis: RelativePositionTerms.Axis) -> Variable {
+        let y = RelativePositionTerms.forward(q: q.value, table: table.value, axis: axis)
+        return Variable(y, inputs: [q, table]) { g in
+            let r = RelativePositionTerms.backward(q: q.value, table: table.value, axis: axis, gradOut: g,
+                                                   needQ: q.requiresGrad, needTable: table.requiresGrad)
+            return [r.q, r.table]
+        }
+    }
+}
