@@ -6,6 +6,7 @@ import MedicalData
 import SAM
 import SSMSAM
 import TensorCore
+import Zoo
 
 /// `ssmsam demo`: the method on a real CT: one labelled slice (the support), another slice of the same organ
 /// (the query), 1-shot SSM-SAM next to zero-shot SAM prompted from the same support.
@@ -18,8 +19,10 @@ struct DemoCommand: ParsableCommand {
         absent), the liver, the MobileSAM base \
         installed by scripts/setup. The support is the centre slice of the organ's range with its label, the \
         query a slice a quarter of the range away; the query's label only scores the predictions. SSM-SAM is \
-        --ssm-model (a meta-trained run or model) when given, else freshly initialised heads, adapted on the \
-        support (learned rates, or --steps of AdamW fine-tuning). SAM is prompted from the support mask \
+        --ssm-model (a meta-trained run or model) when given; else, on a CT with the MobileSAM base, the organ's \
+        meta-initialisation from the zoo (ssmsam/mobile-ORGAN) when it is installed in the registry; else \
+        freshly initialised heads (always with --fresh-heads). It is adapted on the support (learned rates, \
+        or --steps of AdamW fine-tuning). SAM is prompted from the support mask \
         (its box, its deepest point, the mask itself). Writes OUT/side_by_side.png: support with its label | \
         SSM-SAM | SAM (box) | the query's label.
 
@@ -42,6 +45,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Fine-tuning steps when the model has no learned rates.") var steps = 5
     @Option(help: "Fine-tuning learning rate.") var learningRate: Float = 1e-3
     @Option(help: "Seed of fresh heads and of the point picker.") var seed: UInt64 = 0
+    @Flag(help: "Fresh heads even when the organ's zoo meta-initialisation is installed.") var freshHeads = false
     @Option(help: "Folder for the PNGs.") var outDir = "ssmsam-demo"
     @Option(help: "Nearest-neighbour zoom of the written PNGs.") var zoom = 3
 
@@ -50,7 +54,9 @@ struct DemoCommand: ParsableCommand {
             guard (1...16).contains(zoom) else { throw ValidationError("--zoom \(zoom): expected 1 to 16") }
             guard (volume == nil) == (labels == nil) else { throw ValidationError("--volume and --labels go together") }
             let start = Date()
+            guard ssmModel == nil || !freshHeads else { throw ValidationError("--ssm-model and --fresh-heads exclude each other") }
             let ct: Volume, truth: LabelVolume, id: Int32, source: String
+            var onCT = false
             var organ = self.organ ?? "liver", intensity = self.intensity ?? "ct", preset = self.preset ?? "totalseg"
             let fm = FileManager.default
             if volume == nil && !fm.fileExists(atPath: Self.sharedCT) && fm.fileExists(atPath: Self.templateMRI) && fm.fileExists(atPath: Self.templateLabels) {
@@ -67,7 +73,7 @@ struct DemoCommand: ParsableCommand {
                 let (v, l) = (volume ?? Self.sharedCT, labels ?? Self.sharedLabels)
                 ct = try VolumeReader.read(URL(fileURLWithPath: v))
                 truth = try NIfTIReader.readLabels(URL(fileURLWithPath: l), matching: ct)
-                (id, source) = (try LabelMap.named(preset).id(of: organ), "CT \(v)")
+                (id, source, onCT) = (try LabelMap.named(preset).id(of: organ), "CT \(v)", true)
             }
             guard let range = truth.sliceRange(id), range.count >= 3 else {
                 throw ValidationError("the label map shows \(organ) (label \(id)) on fewer than 3 slices")
@@ -75,6 +81,7 @@ struct DemoCommand: ParsableCommand {
             let sk = (range.lowerBound + range.upperBound) / 2
             let qk = Swift.min(range.upperBound, sk + Swift.max(1, range.count / 4))
             let sam = try ZooModels.sam(model)
+            let ssmModel = self.ssmModel ?? (onCT && !freshHeads ? Self.installedMetaInitialisation(organ: organ, model: model) : nil)
             let (ssm, rates): (SSMSAMModel, LearnedStepRates?)
             if let ssmModel { let s = try ZooModels.ssm(ssmModel); (ssm, rates) = (s.model, s.rates) } else {
                 var c = SSMSAMConfig(base: sam.config)
@@ -111,7 +118,8 @@ struct DemoCommand: ParsableCommand {
             let out = dir.appendingPathComponent("side_by_side.png")
             try ImageIO.writePNG(Image8.sideBySide(panels.map { $0.zoomed(zoom) }, gap: 6), to: out)
             print("\(source): \(organ), support slice \(sk) with its label, query slice \(qk) (range \(range.lowerBound)-\(range.upperBound)), \(w) x \(h) px")
-            print("SSM-SAM: " + (ssmModel.map { "\($0), " } ?? "fresh heads (seed \(seed)) on \(model), ")
+            let installedNote = self.ssmModel == nil ? " (installed in the zoo; --fresh-heads for fresh heads)" : ""
+            print("SSM-SAM: " + (ssmModel.map { "\($0)\(installedNote), " } ?? "fresh heads (seed \(seed)) on \(model), ")
                   + (rates.map { "online optimiser, \($0.steps) learned steps" } ?? "\(steps) AdamW fine-tuning steps at \(learningRate)")
                   + String(format: ", adapted in %.1f s", ssmMethod.adaptationSeconds.first ?? 0))
             print(String(format: "Dice on the query: SSM-SAM %.4f | SAM from the support: box %.4f, point %.4f, mask %.4f",
@@ -120,5 +128,25 @@ struct DemoCommand: ParsableCommand {
             print(String(format: "time: SSM-SAM %.1f s (encoder passes included), total %.1f s", ssmSeconds, Date().timeIntervalSince(start)))
             print("wrote \(out.path) (support + label | SSM-SAM | SAM box | query label)")
         }
+    }
+
+    /// The default meta-initialisation: the catalogue's `ssmsam/mobile-ORGAN` (trained with ORGAN held out) when
+    /// the registry holds it on the MobileSAM base and `model` is MobileSAM; nil otherwise. A registry that
+    /// cannot be read is said on stderr and the demo goes on with fresh heads.
+    static func installedMetaInitialisation(organ: String, model: String, registry: Registry = Registry()) -> String? {
+        do {
+            return defaultMetaInitialisation(organ: organ, model: model, installed: try registry.list().map { ($0.id, $0.base) })
+        } catch {
+            FileHandle.standardError.write(Data("demo: the zoo registry \(registry.root.path) cannot be read (\(error)); fresh heads\n".utf8))
+            return nil
+        }
+    }
+
+    /// `zoo:ssmsam/mobile-ORGAN` when `installed` (id, base) holds it on `sam/mobile_sam` and `model` is MobileSAM.
+    static func defaultMetaInitialisation(organ: String, model: String, installed: [(id: String, base: String?)]) -> String? {
+        let id = "ssmsam/mobile-\(organ)"
+        guard model == "mobile_sam",
+              installed.contains(where: { $0.id == id && ($0.base?.hasPrefix("sam/mobile_sam@") ?? false) }) else { return nil }
+        return ZooModels.scheme + id
     }
 }
