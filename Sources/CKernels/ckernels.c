@@ -57,10 +57,10 @@ static float exp_sum_avx512(float *row, long n, float m) {
     return s + _mm512_reduce_add_ps(vs);
 }
 
-// The exp, sum and scale passes of a softmax row whose maximum m is known (AVX-512).
+// A softmax's last pass over exponentials of maximum m and sum total: row[j] *= 1 / total, and
+// *lse = m + log(total) when lse is not NULL (AVX-512).
 __attribute__((target("avx512f")))
-static void softmax_from_max_avx512(float *row, long n, float m, float *lse) {
-    float total = exp_sum_avx512(row, n, m);
+static void normalise_avx512(float *row, long n, float m, float total, float *lse) {
     __m512 inv = _mm512_set1_ps(1.0f / total);
     long j = 0;
     for (; j + 16 <= n; j += 16) _mm512_storeu_ps(row + j, _mm512_mul_ps(_mm512_loadu_ps(row + j), inv));
@@ -76,7 +76,7 @@ static void softmax_avx512(float *row, long n, float *lse) {
     for (; j + 16 <= n; j += 16) vm = _mm512_max_ps(vm, _mm512_loadu_ps(row + j));
     float m = _mm512_reduce_max_ps(vm);
     for (; j < n; j++) m = row[j] > m ? row[j] : m;
-    softmax_from_max_avx512(row, n, m, lse);
+    normalise_avx512(row, n, m, exp_sum_avx512(row, n, m), lse);
 }
 
 // SAM's relative-position terms added (row[ky * w + kx] += rh[ky] + rw[kx], the bits of
@@ -143,16 +143,21 @@ static float exp_sum_avx2(float *row, long n, float m) {
     return s + hsum8(vs);
 }
 
+// normalise_avx512 on 8 lanes.
 __attribute__((target("avx2,fma")))
-static void softmax_avx2(float *row, long n, float *lse) {
-    float m = max_avx2(row, n);
-    float total = exp_sum_avx2(row, n, m);
+static void normalise_avx2(float *row, long n, float m, float total, float *lse) {
     long j;
     __m256 inv = _mm256_set1_ps(1.0f / total);
     for (j = 0; j + 8 <= n; j += 8) _mm256_storeu_ps(row + j, _mm256_mul_ps(_mm256_loadu_ps(row + j), inv));
     float invs = _mm256_cvtss_f32(inv);
     for (; j < n; j++) row[j] *= invs;
     if (lse) *lse = m + logf(total);
+}
+
+__attribute__((target("avx2,fma")))
+static void softmax_avx2(float *row, long n, float *lse) {
+    float m = max_avx2(row, n);
+    normalise_avx2(row, n, m, exp_sum_avx2(row, n, m), lse);
 }
 
 static float max_scalar(const float *row, long n) {
@@ -167,10 +172,15 @@ static float exp_sum_scalar(float *row, long n, float m) {
     return s;
 }
 
-static void softmax_scalar(float *row, long n, float *lse) {
-    float m = max_scalar(row, n), s = exp_sum_scalar(row, n, m), inv = 1.0f / s;
+static void normalise_scalar(float *row, long n, float m, float total, float *lse) {
+    float inv = 1.0f / total;
     for (long j = 0; j < n; j++) row[j] *= inv;
-    if (lse) *lse = m + logf(s);
+    if (lse) *lse = m + logf(total);
+}
+
+static void softmax_scalar(float *row, long n, float *lse) {
+    float m = max_scalar(row, n);
+    normalise_scalar(row, n, m, exp_sum_scalar(row, n, m), lse);
 }
 
 void ssm_softmax_row(float *row, long n) {
@@ -185,10 +195,11 @@ float ssm_softmax_row_lse(float *row, long n) {
     return lse;
 }
 
+// ssm_relative_exp_row (the one place that picks the exp kernels), then the last pass.
 void ssm_relative_softmax_row(float *row, const float *rh, const float *rw, long h, long w, float *lse) {
-    if (ssm_kernels_avx512()) { softmax_from_max_avx512(row, h * w, relative_max_avx512(row, rh, rw, h, w), lse); return; }
-    ssm_add_relative_position(row, rh, rw, h, w);
-    if (lse) *lse = ssm_softmax_row_lse(row, h * w); else ssm_softmax_row(row, h * w);
+    float m, total = ssm_relative_exp_row(row, rh, rw, h, w, &m);
+    if (ssm_kernels_avx512()) normalise_avx512(row, h * w, m, total, lse);
+    else if (ssm_kernels_vectorized()) normalise_avx2(row, h * w, m, total, lse); else normalise_scalar(row, h * w, m, total, lse);
 }
 
 float ssm_relative_exp_row(float *row, const float *rh, const float *rw, long h, long w, float *max) {

@@ -78,7 +78,6 @@ public enum RelativePositionTerms {
             (bh, h, w, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
             keys = table.shape[1]
             self.axis = axis
-            let lines = axis == .height ? h : w
             precondition(table.shape[0] == lines && table.shape[2] == d,
                          "RelativePositionTerms: a \(axis) table for q \(q.shape) must be (\(lines), K, \(d)); got \(table.shape)")
         }
