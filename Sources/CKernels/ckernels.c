@@ -3,15 +3,23 @@
 #include <immintrin.h>
 
 static int has_avx2 = -1, has_avx512 = -1;
+// The highest dispatch level tests allow (ssm_kernels_limit); the CPU's own support always bounds it.
+static int level_cap = 2;
 
 int ssm_kernels_vectorized(void) {
     if (has_avx2 < 0) has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return has_avx2;
+    return has_avx2 && level_cap >= 1;
 }
 
 int ssm_kernels_avx512(void) {
     if (has_avx512 < 0) has_avx512 = __builtin_cpu_supports("avx512f");
-    return has_avx512;
+    return has_avx512 && level_cap >= 2;
+}
+
+int ssm_kernels_limit(int level) {
+    int previous = level_cap;
+    level_cap = level < 0 || level > 2 ? 2 : level;
+    return previous;
 }
 
 // Cephes expf on a vector type P (_mm256, _mm512): range reduction by ln 2, degree-6 polynomial, 2^n through

@@ -66,9 +66,10 @@ func assertClose(_ actual: Tensor, _ expected: Tensor, tolerance: Float, _ what:
 
 /// Runs a differentiable op on the fixture's inputs and checks the output and every input gradient.
 func checkCase(_ name: String, inputs: [String], forwardTolerance: Float = 1e-5, gradTolerance: Float = 1e-4,
-               file: StaticString = #filePath, line: UInt = #line,
+               level: String? = nil, file: StaticString = #filePath, line: UInt = #line,
                _ op: (Fixture, [String: Variable]) -> Variable) throws {
     let f = try Fixture(name)
+    let name = level.map { "\(name) (\($0) kernels)" } ?? name
     var vars: [String: Variable] = [:]
     for k in inputs { vars[k] = try f.input(k) }
     let out = op(f, vars)

@@ -39,21 +39,27 @@ final class FusedAttentionTests: XCTestCase {
                 random([bh, h, w, h], scale: 2), random([bh, h, w, w], scale: 2)]
     }
 
+    /// At every dispatch level of the exp / softmax kernels the CPU has.
     func testMatchesTorch() throws {
         let f = try Fixture("attention_grad")
+        try DispatchLevels.forEach { level in try matchesTorch(f, level: level) }
+    }
+
+    private func matchesTorch(_ f: Fixture, level: String) throws {
         for name in ["window", "blocks"] {
+            let label = "\(name) (\(level) kernels)"
             let x = try Self.operandNames.map { Variable(try f.tensor("\(name).in.\($0)"), requiresGrad: true, name: $0) }
             let out = attention(x, scale: f.float("\(name).scale"))
             let expected = try f.tensor("\(name).out")
             XCTAssertEqual(out.shape, expected.shape)
             let forwardError = zip(out.value.data, expected.data).map { abs($0 - $1) }.max()!
-            XCTAssertLessThanOrEqual(forwardError, 1e-5, "\(name) forward")
+            XCTAssertLessThanOrEqual(forwardError, 1e-5, "\(label) forward")
             out.backward(try f.tensor("\(name).grad_out"))
-            var report = "\(name): forward max abs error \(forwardError)"
+            var report = "\(label): forward max abs error \(forwardError)"
             for (v, key) in zip(x, Self.operandNames) {
-                guard let g = v.grad else { XCTFail("\(name): no gradient for \(key)"); continue }
+                guard let g = v.grad else { XCTFail("\(label): no gradient for \(key)"); continue }
                 let err = relativeError(g, try f.tensor("\(name).grad.\(key)"))
-                XCTAssertLessThanOrEqual(err, 1e-4, "\(name) grad \(key)")
+                XCTAssertLessThanOrEqual(err, 1e-4, "\(label) grad \(key)")
                 report += ", d\(key) \(err)"
             }
             print(report)

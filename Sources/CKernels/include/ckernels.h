@@ -47,4 +47,9 @@ void ssm_layer_norm_rows(const float *x, float *y, long rows, long n, const floa
 int ssm_kernels_vectorized(void);
 int ssm_kernels_avx512(void);
 
+/// For tests: run the kernels at most at `level` (2 AVX-512, 1 AVX2 + FMA, 0 scalar; -1 lifts the cap), so
+/// the paths below the CPU's best are checked on it too; never above what the CPU supports. Returns the
+/// previous cap. Not thread-safe: set it while no kernel runs.
+int ssm_kernels_limit(int level);
+
 #endif
