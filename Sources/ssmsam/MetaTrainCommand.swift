@@ -39,6 +39,7 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "Label-map preset (totalseg, synapse, chaos) or name=id,...") var preset = "totalseg"
     @Option(help: "Intensity preset: ct, mri, window:LO:HI or percentile:P.") var intensity = "ct"
     @Option(help: "The held-out test organ (not with --plan).") var testOrgan: String?
+    @Option(help: "Training organs: a comma list of the label map's organs, or 'all' (every organ of --preset but the test organ); default: the protocol's other three organs.") var trainingOrgans: String?
     @Option(help: "1: training slices may show the test organ (as background); 2: they may not.") var setting = 1
     @Option(help: "Epochs.") var epochs = 50
     @Option(help: "Seed of the heads' initialisation and of the episodes.") var seed: UInt64 = 0

@@ -45,10 +45,17 @@ extension MetaTrainCommand {
         return (model, nil, try SAMModelStore.resolve(base).standardizedFileURL.path)
     }
 
+    /// The task of --test-organ and --training-organs.
+    func organTask() throws -> OrganTask {
+        guard let testOrgan else { throw ValidationError("give --test-organ (or --plan)") }
+        guard let trainingOrgans else { return try OrganTask(testOrgan: testOrgan) }
+        let names = trainingOrgans.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return try OrganTask(testOrgan: testOrgan, training: names, labelMap: try LabelMap.named(preset))
+    }
+
     /// The episodes of the data options under the task.
     func episodeSource(model: SSMSAMModel, cache: FeatureCache?) throws -> VolumeEpisodeSource {
-        guard let testOrgan else { throw ValidationError("give --test-organ (or --plan)") }
-        return try VolumeEpisodeSource(volumes: try loadVolumes(), task: try OrganTask(testOrgan: testOrgan),
+        return try VolumeEpisodeSource(volumes: try loadVolumes(), task: try organTask(),
                                        setting: setting == 1 ? .setting1 : .setting2, labelMap: try LabelMap.named(preset),
                                        preset: try IntensityPreset(parsing: intensity), chunks: chunks, model: model, cache: cache,
                                        validationEvery: validationEvery)
@@ -61,7 +68,7 @@ extension MetaTrainCommand {
         try config.validate()
         let (model, _, _) = try startingModel(config: config, plan: nil)
         let volumes = try loadVolumes()
-        let source = try VolumeEpisodeSource(volumes: volumes, task: try OrganTask(testOrgan: testOrgan ?? ""),
+        let source = try VolumeEpisodeSource(volumes: volumes, task: try organTask(),
                                              setting: setting == 1 ? .setting1 : .setting2, labelMap: try LabelMap.named(preset),
                                              preset: try IntensityPreset(parsing: intensity), chunks: chunks, model: model)
         let inputsURL = url.deletingPathExtension().appendingPathExtension("inputs.safetensors")
@@ -70,7 +77,7 @@ extension MetaTrainCommand {
         var (plan, inputs) = try EpisodePlan.make(source: source, config: config, inputsFile: inputsURL.lastPathComponent,
                                                   digest: FileDigest.sha256) { p in
             (p.toolkit, p.base, p.labelMap, p.intensity) = (ToolkitVersion.string, base, preset, intensity)
-            p.labelIds = Dictionary(uniqueKeysWithValues: OrganTask.protocolOrgans.compactMap { o in (try? labelMap.id(of: o)).map { (o, Int($0)) } })
+            p.labelIds = Dictionary(uniqueKeysWithValues: ([source.task.testOrgan] + source.task.trainingOrgans).compactMap { o in (try? labelMap.id(of: o)).map { (o, Int($0)) } })
             p.volumes = try volumes.map {
                 let (i, l) = (absolute($0.image.source), absolute($0.labels.source))
                 return .init(image: i, imageSHA256: try FileDigest.sha256(of: URL(fileURLWithPath: i)).hex,

@@ -32,10 +32,13 @@ enum SyntheticScan {
                 LabelVolume(dims: dims, spacing: [1, 1, 2.5], labels: labels, affine: affine, source: "synthetic_labels.nii.gz"))
     }
 
-    /// A source on one synthetic scan for the task with `testOrgan` held out.
+    /// A source on one synthetic scan for the task with `testOrgan` held out (and `training` as its training
+    /// organs, default the protocol's others).
     static func source(model: SSMSAMModel, testOrgan: String = "liver", setting: TrainingSetting = .setting1,
-                       chunks: Int = 3, validationEvery: Int = 0) throws -> VolumeEpisodeSource {
-        try VolumeEpisodeSource(volumes: [make()], task: try OrganTask(testOrgan: testOrgan), setting: setting,
+                       chunks: Int = 3, validationEvery: Int = 0, training: [String]? = nil) throws -> VolumeEpisodeSource {
+        let task = try training.map { try OrganTask(testOrgan: testOrgan, training: $0, labelMap: .totalSegmentator) }
+            ?? OrganTask(testOrgan: testOrgan)
+        return try VolumeEpisodeSource(volumes: [make()], task: task, setting: setting,
                                 labelMap: .totalSegmentator, preset: .ct, chunks: chunks, model: model,
                                 cache: try FeatureCache(baseID: "mobilesam_small (tests)"), validationEvery: validationEvery)
     }

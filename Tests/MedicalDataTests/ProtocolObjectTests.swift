@@ -28,6 +28,23 @@ final class ProtocolObjectTests: XCTestCase {
         XCTAssertEqual(OrganTask.all.map(\.testOrgan), OrganTask.protocolOrgans)
     }
 
+    func testOrganTasksWithChosenTrainingOrgans() throws {
+        let map = try LabelMap.named("spleen=1,right_kidney=2,left_kidney=3,liver=5,stomach=6,aorta=52")
+        let all = try OrganTask(testOrgan: "liver", training: ["all"], labelMap: map)
+        XCTAssertEqual(all.testOrgan, "liver")
+        XCTAssertEqual(all.trainingOrgans, ["spleen", "right_kidney", "left_kidney", "stomach", "aorta"], "every organ of the map but the test organ, by id")
+        let some = try OrganTask(testOrgan: "spleen", training: ["Aorta", "kidney_left", "aorta"], labelMap: map)
+        XCTAssertEqual(some.trainingOrgans, ["aorta", "left_kidney"], "normalised, in the given order, once each")
+        XCTAssertThrowsError(try OrganTask(testOrgan: "liver", training: ["stomach", "liver"], labelMap: map)) {
+            XCTAssertTrue("\($0)".contains("'liver' is the test organ"), "\($0)")
+        }
+        XCTAssertThrowsError(try OrganTask(testOrgan: "liver", training: ["pancreas"], labelMap: map)) {
+            XCTAssertTrue("\($0)".contains("pancreas") && "\($0)".contains("stomach"), "names the unknown organ and the known ones: \($0)")
+        }
+        XCTAssertThrowsError(try OrganTask(testOrgan: "liver", training: ["all"], labelMap: try LabelMap.named("liver=5")))
+        XCTAssertThrowsError(try OrganTask(testOrgan: "pancreas", training: ["all"], labelMap: map))
+    }
+
     func testIntensityPresets() throws {
         XCTAssertEqual(try IntensityPreset(parsing: "ct"), .window(lower: -125, upper: 275))
         XCTAssertEqual(try IntensityPreset(parsing: "mri"), .percentile(99.5))
