@@ -27,18 +27,19 @@ public struct LabelMap: Sendable, Equatable {
     public static let aal = LabelMap(name: "aal", organs: ["hippocampus_l": 37, "hippocampus_r": 38, "caudate_l": 71, "caudate_r": 72,
                                                            "putamen_l": 73, "putamen_r": 74, "thalamus_l": 77, "thalamus_r": 78])
 
-    /// A preset by name (`synapse`/`btcv`, `chaos`, `totalseg`/`totalsegmentator`, `aal`), or a custom map
+    /// A preset by name (`synapse`/`btcv`, `chaos`, `totalseg`/`totalsegmentator`, `totalseg-all`, `aal`), or a custom map
     /// written `name=id,name=id` (e.g. `liver=6,spleen=1`).
     public static func named(_ text: String) throws -> LabelMap {
         switch text.lowercased() {
         case "synapse", "btcv", "abd-30", "abd30": return .synapse
         case "chaos", "chaos-t2": return .chaos
         case "totalseg", "totalsegmentator", "totalseg-v2": return .totalSegmentator
+        case "totalseg-all": return .totalSegmentatorAll
         case "aal": return .aal
         default: break
         }
         guard text.contains("=") else {
-            throw ToolkitError(.invalidArgument, "unknown label-map preset '\(text)': expected synapse, chaos, totalseg, aal or name=id,name=id")
+            throw ToolkitError(.invalidArgument, "unknown label-map preset '\(text)': expected synapse, chaos, totalseg, totalseg-all, aal or name=id,name=id")
         }
         var organs: [String: Int32] = [:]
         for pair in text.split(separator: ",") {

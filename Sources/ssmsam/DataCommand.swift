@@ -16,7 +16,7 @@ struct DataCommand: ParsableCommand {
 
 /// Options shared by the `data` subcommands.
 struct LabelMapOption: ParsableArguments {
-    @Option(name: .long, help: "Label-map preset (totalseg, synapse, chaos) or a custom map name=id,name=id.")
+    @Option(name: .long, help: "Label-map preset (totalseg, totalseg-all: all 117 TotalSegmentator v2 classes, synapse, chaos) or a custom map name=id,name=id.")
     var preset: String = "totalseg"
 
     func labelMap() throws -> LabelMap { try LabelMap.named(preset) }

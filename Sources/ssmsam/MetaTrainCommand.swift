@@ -36,7 +36,7 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "A CT/MR volume for training (NIfTI file or DICOM series folder).") var volume: String?
     @Option(help: "Its label map (NIfTI).") var labels: String?
     @Option(help: "A dataset: a folder with images/ and labels/, or a JSON/CSV manifest.") var data: String?
-    @Option(help: "Label-map preset (totalseg, synapse, chaos) or name=id,...") var preset = "totalseg"
+    @Option(help: "Label-map preset (totalseg, totalseg-all: all 117 TotalSegmentator v2 classes, synapse, chaos) or name=id,...") var preset = "totalseg"
     @Option(help: "Intensity preset: ct, mri, window:LO:HI or percentile:P.") var intensity = "ct"
     @Option(help: "The held-out test organ (not with --plan).") var testOrgan: String?
     @Option(help: "Training organs: a comma list of the label map's organs, or 'all' (every organ of --preset but the test organ); default: the protocol's other three organs.") var trainingOrgans: String?

@@ -17,6 +17,14 @@ final class ProtocolObjectTests: XCTestCase {
         let custom = try LabelMap.named("liver=63, lkidney=189")
         XCTAssertEqual(try custom.id(of: "left_kidney"), 189)
         XCTAssertEqual(custom.organNames, ["liver", "left_kidney"])
+        let all = try LabelMap.named("totalseg-all")
+        XCTAssertEqual(all.organs.count, 117)
+        XCTAssertEqual(Set(all.organs.values), Set(1...117))
+        for organ in LabelMap.totalSegmentator.organNames {
+            XCTAssertEqual(try all.id(of: organ), try LabelMap.totalSegmentator.id(of: organ), "\(organ): the same id in both TotalSegmentator maps")
+        }
+        XCTAssertEqual(try all.id(of: "aorta"), 52)
+        XCTAssertEqual(try all.id(of: "costal_cartilages"), 117)
         XCTAssertThrowsError(try LabelMap.named("acdc"))
         XCTAssertThrowsError(try LabelMap.named("liver=x"))
     }
