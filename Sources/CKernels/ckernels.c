@@ -174,10 +174,12 @@ static float max_scalar(const float *row, long n) {
     return m;
 }
 
+// The sum in double: one float accumulator over 4096 terms drifts by ~n ulps (the vector paths spread it over
+// 8 or 16 lanes and stay within float rounding; the scalar path is the fallback, so accuracy over speed).
 static float exp_sum_scalar(float *row, long n, float m) {
-    float s = 0;
+    double s = 0;
     for (long j = 0; j < n; j++) { row[j] = expf(row[j] - m); s += row[j]; }
-    return s;
+    return (float)s;
 }
 
 static void normalise_scalar(float *row, long n, float m, float total, float *lse) {

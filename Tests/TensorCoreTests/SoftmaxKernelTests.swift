@@ -35,7 +35,7 @@ final class SoftmaxKernelTests: XCTestCase {
                     // few float32 ulps (relative 1e-6).
                     let mf = added.max()!, m = Double(mf)
                     let e = added.map { Foundation.exp(Double($0 - mf)) }, total = e.reduce(0, +)
-                    for (p, x) in zip(fused, e) { XCTAssertEqual(Double(p), x / total, accuracy: 1e-6 * x / total + 1e-30) }
+                    for (p, x) in zip(fused, e) { XCTAssertEqual(Double(p), x / total, accuracy: 1e-6 * x / total + 1e-30, "\(level): \(h) x \(w), seed \(seed)") }
                     XCTAssertEqual(Double(lseFused), m + Foundation.log(total), accuracy: 1e-5)
                 }
             }
