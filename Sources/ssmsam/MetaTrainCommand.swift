@@ -67,7 +67,12 @@ struct MetaTrainCommand: ParsableCommand {
                 return try writePlan(to: URL(fileURLWithPath: planOut))
             }
             guard let out else { throw ValidationError("give --out RUN") }
+            if plan != nil && (trainingOrgans != nil || testOrgan != nil) {
+                throw ValidationError("--plan carries its own test and training organs: leave out \(testOrgan != nil ? "--test-organ" : "--training-organs")")
+            }
             let planned = try plan.map { try PlanInput(URL(fileURLWithPath: $0)) }
+            // The organs checked before the run folder exists, so a misspelt organ leaves nothing behind.
+            if planned == nil { _ = try organTask() }
             let run = URL(fileURLWithPath: out)
             let stateURL = run.appendingPathComponent("state.safetensors")
             try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
