@@ -36,7 +36,7 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "A CT/MR volume for training (NIfTI file or DICOM series folder).") var volume: String?
     @Option(help: "Its label map (NIfTI).") var labels: String?
     @Option(help: "A dataset: a folder with images/ and labels/, or a JSON/CSV manifest.") var data: String?
-    @Option(help: "Label-map preset (totalseg, totalseg-all: all 117 TotalSegmentator v2 classes, synapse, chaos) or name=id,...") var preset = "totalseg"
+    @Option(help: LabelMapOption.presetHelp) var preset = "totalseg"
     @Option(help: "Intensity preset: ct, mri, window:LO:HI or percentile:P.") var intensity = "ct"
     @Option(help: "The held-out test organ (not with --plan).") var testOrgan: String?
     @Option(help: "Training organs: a comma list of the label map's organs, or 'all' (every organ of --preset but the test organ); default: the protocol's other three organs.") var trainingOrgans: String?
@@ -71,8 +71,8 @@ struct MetaTrainCommand: ParsableCommand {
                 throw ValidationError("--plan carries its own test and training organs: leave out \(testOrgan != nil ? "--test-organ" : "--training-organs")")
             }
             let planned = try plan.map { try PlanInput(URL(fileURLWithPath: $0)) }
-            // The organs checked before the run folder exists, so a misspelt organ leaves nothing behind.
-            if planned == nil { _ = try organTask() }
+            // The organs resolved before the run folder exists, so a misspelt organ leaves nothing behind.
+            let task = try planned == nil ? organTask() : nil
             let run = URL(fileURLWithPath: out)
             let stateURL = run.appendingPathComponent("state.safetensors")
             try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
@@ -85,7 +85,7 @@ struct MetaTrainCommand: ParsableCommand {
             }
             let (model, initialRates, baseID) = try startingModel(config: config, plan: planned?.plan)
             let cache = try FeatureCache(baseID: baseID, directory: run.appendingPathComponent("features"))
-            let source = try planned == nil ? episodeSource(model: model, cache: cache) : nil
+            let source = try task.map { try episodeSource(task: $0, model: model, cache: cache) }
             var rates = initialRates
             if let eta = calibrateRates, !resume, let source {
                 // The first meta-batch the run trains on; the episode streams are stateless, so training is unchanged.

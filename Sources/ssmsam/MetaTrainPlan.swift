@@ -53,9 +53,9 @@ extension MetaTrainCommand {
         return try OrganTask(testOrgan: testOrgan, training: names, labelMap: try LabelMap.named(preset))
     }
 
-    /// The episodes of the data options under the task.
-    func episodeSource(model: SSMSAMModel, cache: FeatureCache?) throws -> VolumeEpisodeSource {
-        return try VolumeEpisodeSource(volumes: try loadVolumes(), task: try organTask(),
+    /// The episodes of the data options under `task`.
+    func episodeSource(task: OrganTask, model: SSMSAMModel, cache: FeatureCache?) throws -> VolumeEpisodeSource {
+        return try VolumeEpisodeSource(volumes: try loadVolumes(), task: task,
                                        setting: setting == 1 ? .setting1 : .setting2, labelMap: try LabelMap.named(preset),
                                        preset: try IntensityPreset(parsing: intensity), chunks: chunks, model: model, cache: cache,
                                        validationEvery: validationEvery)
