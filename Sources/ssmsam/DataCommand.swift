@@ -16,7 +16,10 @@ struct DataCommand: ParsableCommand {
 
 /// Options shared by the `data` subcommands.
 struct LabelMapOption: ParsableArguments {
-    @Option(name: .long, help: "Label-map preset (totalseg, totalseg-all: all 117 TotalSegmentator v2 classes, synapse, chaos) or a custom map name=id,name=id.")
+    /// The help of every command's `--preset` (the label-map presets `LabelMap.named` knows).
+    static let presetHelp = ArgumentHelp("Label-map preset (totalseg, totalseg-all: all 117 TotalSegmentator v2 classes, synapse, chaos) or a custom map name=id,name=id.")
+
+    @Option(name: .long, help: presetHelp)
     var preset: String = "totalseg"
 
     func labelMap() throws -> LabelMap { try LabelMap.named(preset) }

@@ -13,7 +13,7 @@ struct EvaluationOptions: ParsableArguments {
     @Option(help: "The SAM model of the zero-shot baselines (default: the built-in mobile_sam).") var base = "mobile_sam"
     @Option(help: "The CT/MR volume (NIfTI file or DICOM series folder).") var volume: String
     @Option(help: "Its label map (NIfTI, same grid).") var labels: String
-    @Option(help: "Label-map preset (totalseg, totalseg-all: all 117 TotalSegmentator v2 classes, synapse, chaos) or name=id,...") var preset = "totalseg"
+    @Option(help: LabelMapOption.presetHelp) var preset = "totalseg"
     @Option(help: "Intensity preset: ct, mri, window:LO:HI or percentile:P.") var intensity = "ct"
     @Option(help: "Organs, comma-separated.") var organs = "liver,spleen,left_kidney,right_kidney"
     @Option(help: "Chunks per organ.") var chunks = 3
