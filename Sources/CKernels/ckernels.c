@@ -213,12 +213,21 @@ void ssm_relative_softmax_row(float *row, const float *rh, const float *rw, long
 }
 
 float ssm_relative_exp_row(float *row, const float *rh, const float *rw, long h, long w, float *max) {
+    *max = -INFINITY;
+    return ssm_relative_exp_tile(row, rh, rw, h, w, max);
+}
+
+float ssm_relative_exp_tile(float *row, const float *rh, const float *rw, long h, long w, float *max) {
     long n = h * w;
-    if (ssm_kernels_avx512()) { *max = relative_max_avx512(row, rh, rw, h, w); return exp_sum_avx512(row, n, *max); }
-    ssm_add_relative_position(row, rh, rw, h, w);
-    if (ssm_kernels_vectorized()) { *max = max_avx2(row, n); return exp_sum_avx2(row, n, *max); }
-    *max = max_scalar(row, n);
-    return exp_sum_scalar(row, n, *max);
+    float m;
+    if (ssm_kernels_avx512()) m = relative_max_avx512(row, rh, rw, h, w);
+    else {
+        ssm_add_relative_position(row, rh, rw, h, w);
+        m = ssm_kernels_vectorized() ? max_avx2(row, n) : max_scalar(row, n);
+    }
+    if (m > *max) *max = m;
+    if (ssm_kernels_avx512()) return exp_sum_avx512(row, n, *max);
+    return ssm_kernels_vectorized() ? exp_sum_avx2(row, n, *max) : exp_sum_scalar(row, n, *max);
 }
 
 __attribute__((target("avx2,fma")))

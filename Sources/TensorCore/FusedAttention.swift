@@ -4,15 +4,21 @@ import CKernels
 
 /// Attention with SAM's decomposed relative positions (`image_encoder.Attention` with
 /// `add_decomposed_rel_pos`) that never materialises all logits: each head runs on its own core with
-/// single-threaded GEMMs, one block of query rows at a time, so at most `rowsPerBlock` x N logits
-/// (and in the backward as many logit gradients) are live per head.
+/// single-threaded GEMMs, one block of query rows at a time; the forward also walks the keys in tiles
+/// (online softmax), so at most `rowsPerBlock` x `keysPerTile` logits are live per head (in the backward,
+/// `rowsPerBlock` x N logits and as many logit gradients).
 ///
 /// Shapes: q (BH, H, W, d); k, v (BH, N, d) with N = H*W; relH (BH, H, W, H); relW (BH, H, W, W).
 /// Heads run in parallel because the products are small (K = head dim) and the softmax between them
 /// would otherwise leave OpenBLAS threads spinning.
 public enum FusedAttention {
-    /// Query rows per block: 128 rows x 4096 keys is 2 MiB of logits, which stays in cache.
+    /// Query rows per block (256 measured no faster, 64 and 32 slower: bench/README).
     public static let rowsPerBlock = 128
+
+    /// Keys per tile of the forward's online softmax (rounded down to whole key lines): 128 x 1024 logits are
+    /// 512 KiB, which stay in a core's L2 between the two products (measured against one tile of all 4096
+    /// keys in vit_b's global attention: bench/README).
+    public static let keysPerTile = 1024
 
     /// The inputs whose gradient the backward computes.
     public struct Inputs: OptionSet, Sendable {
@@ -32,16 +38,18 @@ public enum FusedAttention {
     /// `attn = (q * scale) @ k.transpose(-2, -1)`;
     /// `attn = (attn.view(BH, H, W, H, W) + relH[..., :, None] + relW[..., None, :]).view(BH, N, N)`;
     /// `attn.softmax(dim=-1) @ v` (inference: no log-sum-exp kept).
-    public static func relativePosition(q: Tensor, k: Tensor, v: Tensor, relH: Tensor, relW: Tensor, scale: Float) -> Tensor {
-        forward(q: q, k: k, v: v, relH: relH, relW: relW, scale: scale, keepLSE: false).out
+    /// `keysPerTile` sets the forward's key tile (tests use small tiles to cover the online softmax on small shapes).
+    public static func relativePosition(q: Tensor, k: Tensor, v: Tensor, relH: Tensor, relW: Tensor, scale: Float,
+                                        keysPerTile: Int = keysPerTile) -> Tensor {
+        forward(q: q, k: k, v: v, relH: relH, relW: relW, scale: scale, keepLSE: false, keysPerTile: keysPerTile).out
     }
 
     /// `relativePosition` that also returns each query row's log-sum-exp of its logits (BH, N),
     /// `torch.logsumexp(attn, dim=-1)`, which is all the backward needs to recompute the probabilities.
     /// The output is bit for bit that of `relativePosition`.
     public static func relativePositionWithLSE(q: Tensor, k: Tensor, v: Tensor, relH: Tensor, relW: Tensor,
-                                               scale: Float) -> (out: Tensor, lse: Tensor) {
-        let r = forward(q: q, k: k, v: v, relH: relH, relW: relW, scale: scale, keepLSE: true)
+                                               scale: Float, keysPerTile: Int = keysPerTile) -> (out: Tensor, lse: Tensor) {
+        let r = forward(q: q, k: k, v: v, relH: relH, relW: relW, scale: scale, keepLSE: true, keysPerTile: keysPerTile)
         return (r.out, r.lse)
     }
 
@@ -123,7 +131,7 @@ public enum FusedAttention {
     }
 
     private static func forward(q: Tensor, k: Tensor, v: Tensor, relH: Tensor, relW: Tensor, scale: Float,
-                                keepLSE: Bool) -> (out: Tensor, lse: Tensor) {
+                                keepLSE: Bool, keysPerTile: Int) -> (out: Tensor, lse: Tensor) {
         let dm = Dims(q: q, k: k, v: v, relH: relH, relW: relW)
         if !keepLSE && ReducedPrecision.isActive {
             return (forwardBF16(q: q, k: k, v: v, relH: relH, relW: relW, scale: scale, dims: dm), Tensor(uninitializedShape: [0]))
@@ -136,29 +144,46 @@ public enum FusedAttention {
             let O = po.baseAddress!
             BLAS.withThreads(1) {
                 Parallel.forEach(dm.bh) { head in
-                    let logits = UnsafeMutablePointer<Float>.allocate(capacity: rowsMax * n)
+                    let tile = KeyTile(dims: dm, keys: keysPerTile)
+                    let logits = UnsafeMutablePointer<Float>.allocate(capacity: rowsMax * tile.keys)
                     let sums = UnsafeMutablePointer<Float>.allocate(capacity: rowsMax)
-                    defer { logits.deallocate(); sums.deallocate() }
+                    let maxima = UnsafeMutablePointer<Float>.allocate(capacity: rowsMax)
+                    defer { logits.deallocate(); sums.deallocate(); maxima.deallocate() }
+                    let vh = ops.v + head * n * d
                     var row0 = 0
                     while row0 < n {
                         let rows = Swift.min(rowsPerBlock, n - row0)
-                        ops.products(logits, head: head, row0: row0, rows: rows, dims: dm, scale: scale)
-                        // The relative terms added in the softmax's first pass (the logits `ops.logits` gives, one
-                        // pass fewer), and the division by the row's sum moved after the product: d values per
-                        // row instead of N.
-                        for r in 0..<rows {
-                            let i = head * n + row0 + r
-                            var rowMax: Float = 0
-                            sums[r] = ssm_relative_exp_row(logits + r * n, ops.relH + i * dm.h, ops.relW + i * dm.w,
-                                                           dm.h, dm.w, &rowMax)
-                            if keepLSE { pl[i] = rowMax + Foundation.log(sums[r]) }
-                        }
                         let ob = O + (head * n + row0) * d
-                        BLAS.sgemm(transA: false, transB: false, m: rows, n: d, k: n, a: logits, lda: n,
-                                   b: ops.v + head * n * d, ldb: d, c: ob, ldc: d)
+                        // Online softmax over tiles of whole key lines: the relative terms are added in the
+                        // maximum's pass, earlier tiles' sums and output rows rescaled when the maximum rises, and
+                        // the division by the row's sum moved after the last product (d values per row, not N).
+                        var ky0 = 0
+                        while ky0 < dm.h {
+                            let lines = Swift.min(tile.lines, dm.h - ky0), keys = lines * dm.w, first = ky0 == 0
+                            ops.products(logits, head: head, row0: row0, rows: rows, key0: ky0 * dm.w, keys: keys,
+                                         dims: dm, scale: scale)
+                            for r in 0..<rows {
+                                let i = head * n + row0 + r
+                                if first { maxima[r] = -.infinity }
+                                let before = maxima[r]
+                                let tileSum = ssm_relative_exp_tile(logits + r * keys, ops.relH + i * dm.h + ky0,
+                                                                    ops.relW + i * dm.w, lines, dm.w, maxima + r)
+                                if first { sums[r] = tileSum; continue }
+                                if maxima[r] > before {
+                                    let factor = Foundation.exp(before - maxima[r])
+                                    sums[r] *= factor
+                                    for c in 0..<d { ob[r * d + c] *= factor }
+                                }
+                                sums[r] += tileSum
+                            }
+                            BLAS.sgemm(transA: false, transB: false, m: rows, n: d, k: keys, a: logits, lda: keys,
+                                       b: vh + ky0 * dm.w * d, ldb: d, beta: first ? 0 : 1, c: ob, ldc: d)
+                            ky0 += lines
+                        }
                         for r in 0..<rows {
                             let inverse = 1 / sums[r]
                             for c in 0..<d { ob[r * d + c] *= inverse }
+                            if keepLSE { pl[head * n + row0 + r] = maxima[r] + Foundation.log(sums[r]) }
                         }
                         row0 += rows
                     }
@@ -205,6 +230,17 @@ public enum FusedAttention {
         return out
     }
 
+    /// The forward's key tile: whole lines of keys (ky), about `keysPerTile` keys, so a block's logits
+    /// (rowsPerBlock x keys) stay in the core's L2 between the two products.
+    private struct KeyTile {
+        /// Key lines per tile, and the keys of a full tile (the last may be shorter).
+        let lines, keys: Int
+        init(dims dm: Dims, keys wanted: Int) {
+            lines = Swift.max(1, Swift.min(dm.h, wanted / dm.w))
+            keys = lines * dm.w
+        }
+    }
+
     /// Sizes of one call, checked against every operand.
     private struct Dims {
         let bh, h, w, d: Int
@@ -234,11 +270,13 @@ public enum FusedAttention {
             }
         }
 
-        /// out[r, :] = scale * q_i kᵀ alone (the relative terms are `logits`' second step).
-        func products(_ out: UnsafeMutablePointer<Float>, head: Int, row0: Int, rows: Int, dims dm: Dims, scale: Float) {
-            let (n, d) = (dm.n, dm.d)
-            BLAS.sgemm(transA: false, transB: true, m: rows, n: n, k: d, alpha: scale,
-                       a: q + (head * n + row0) * d, lda: d, b: k + head * n * d, ldb: d, c: out, ldc: n)
+        /// out[r, :] = scale * q_i kᵀ alone (the relative terms are `logits`' second step), for the keys
+        /// key0 ..< key0 + keys (all of them by default); out has `keys` columns.
+        func products(_ out: UnsafeMutablePointer<Float>, head: Int, row0: Int, rows: Int, key0: Int = 0, keys: Int? = nil,
+                      dims dm: Dims, scale: Float) {
+            let (n, d) = (dm.n, dm.d), keys = keys ?? n
+            BLAS.sgemm(transA: false, transB: true, m: rows, n: keys, k: d, alpha: scale,
+                       a: q + (head * n + row0) * d, lda: d, b: k + (head * n + key0) * d, ldb: d, c: out, ldc: keys)
         }
     }
 

@@ -66,6 +66,33 @@ final class FusedAttentionTests: XCTestCase {
         }
     }
 
+    /// The forward's online softmax over several key tiles (one key line per tile, so the running maximum rises
+    /// and earlier tiles are rescaled), and its log-sum-exp through the backward, against PyTorch at every level.
+    func testKeyTilesMatchTorch() throws {
+        let f = try Fixture("attention_grad")
+        try DispatchLevels.forEach { level in
+            for name in ["window", "blocks"] {
+                let x = try Self.operandNames.map { try f.tensor("\(name).in.\($0)") }
+                let (w, scale) = (x[0].shape[2], f.float("\(name).scale"))
+                for keys in [w, 3 * w, FusedAttention.keysPerTile] {
+                    let label = "\(name), \(keys) keys per tile (\(level) kernels)"
+                    let (out, lse) = FusedAttention.relativePositionWithLSE(q: x[0], k: x[1], v: x[2], relH: x[3], relW: x[4],
+                                                                            scale: scale, keysPerTile: keys)
+                    let inference = FusedAttention.relativePosition(q: x[0], k: x[1], v: x[2], relH: x[3], relW: x[4],
+                                                                    scale: scale, keysPerTile: keys)
+                    XCTAssertEqual(out.data.map(\.bitPattern), inference.data.map(\.bitPattern), label)
+                    let expected = try f.tensor("\(name).out")
+                    XCTAssertLessThanOrEqual(zip(out.data, expected.data).map { abs($0 - $1) }.max()!, 1e-5, "\(label) forward")
+                    let g = FusedAttention.relativePositionBackward(q: x[0], k: x[1], v: x[2], relH: x[3], relW: x[4], scale: scale,
+                                                                    out: out, lse: lse, gradOut: try f.tensor("\(name).grad_out"))
+                    for (grad, key) in zip([g.q, g.k, g.v, g.relH, g.relW], Self.operandNames) {
+                        XCTAssertLessThanOrEqual(relativeError(grad!, try f.tensor("\(name).grad.\(key)")), 1e-4, "\(label) grad \(key)")
+                    }
+                }
+            }
+        }
+    }
+
     func testInferenceEqualsRecordingForward() {
         let t = randomOperands(bh: 3, h: 9, w: 17, d: 8)  // N = 153: a full and a partial row block
         let recorded = attention(t.map { Variable($0, requiresGrad: true) }, scale: 0.35)

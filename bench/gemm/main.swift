@@ -76,8 +76,8 @@ func attentionBench() {
             times.append(seconds { _ = FusedAttention.relativePosition(q: q, k: k, v: v, relH: relH, relW: relW, scale: 0.125) })
         }
         let flops = 4.0 * Double(bh * n * n * d)
-        print(String(format: "%-9@ (%d x %d x %d x %d): median %.4f s, %.1f GFLOP/s", label as NSString, bh, n, n, d,
-                     median(times), flops / median(times) / 1e9))
+        print(String(format: "%-9@ (%d x %d x %d x %d): median %.4f s (min %.4f), %.1f GFLOP/s", label as NSString, bh, n, n, d,
+                     median(times), times.min()!, flops / median(times) / 1e9))
     }
 }
 

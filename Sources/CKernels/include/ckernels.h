@@ -20,6 +20,12 @@ void ssm_relative_softmax_row(float *row, const float *rh, const float *rw, long
 /// (d values per row, not N).
 float ssm_relative_exp_row(float *row, const float *rh, const float *rw, long h, long w, float *max);
 
+/// One key tile of an online softmax: the relative terms added as ssm_relative_exp_row does, then
+/// row[i] = exp(row[i] - m) with m = the larger of *max (in: the running maximum of earlier tiles, -INFINITY
+/// for the first) and the tile's maximum; *max set to m; returns the tile's sum. With *max = -INFINITY it is
+/// ssm_relative_exp_row bit for bit.
+float ssm_relative_exp_tile(float *row, const float *rh, const float *rw, long h, long w, float *max);
+
 /// row[i] = exp(row[i] - shift): probabilities recomputed from logits and their log-sum-exp.
 void ssm_exp_shifted(float *row, long n, float shift);
 
