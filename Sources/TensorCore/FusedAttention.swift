@@ -133,60 +133,24 @@ public enum FusedAttention {
     private static func forward(q: Tensor, k: Tensor, v: Tensor, relH: Tensor, relW: Tensor, scale: Float,
                                 keepLSE: Bool, keysPerTile: Int) -> (out: Tensor, lse: Tensor) {
         let dm = Dims(q: q, k: k, v: v, relH: relH, relW: relW)
-        if !keepLSE && ReducedPrecision.isActive {
-            return (forwardBF16(q: q, k: k, v: v, relH: relH, relW: relW, scale: scale, dims: dm), Tensor(uninitializedShape: [0]))
-        }
-        let (n, d, rowsMax) = (dm.n, dm.d, Swift.min(rowsPerBlock, dm.n))
         var out = Tensor(uninitializedShape: k.shape)
-        var lse = Tensor(uninitializedShape: keepLSE ? [dm.bh, n] : [0])
+        var lse = Tensor(uninitializedShape: keepLSE ? [dm.bh, dm.n] : [0])
+        // The inference forward in bf16 (inside `ReducedPrecision.with`, i.e. `--precision bf16`): q, k and v converted
+        // once, both products on bf16 inputs with fp32 accumulation; logits, relative terms and softmax stay fp32 and
+        // each tile's exponentials are rounded to bf16 for the second product. Training (keepLSE) never takes it, so
+        // gradients are always those of the fp32 forward.
+        let bf16 = !keepLSE && ReducedPrecision.isActive
         withOperands(q, k, v, relH, relW) { ops in
         out.data.withUnsafeMutableBufferPointer { po in lse.data.withUnsafeMutableBufferPointer { pl in
-            let O = po.baseAddress!
-            BLAS.withThreads(1) {
-                Parallel.forEach(dm.bh) { head in
-                    let tile = KeyTile(dims: dm, keys: keysPerTile)
-                    let logits = UnsafeMutablePointer<Float>.allocate(capacity: rowsMax * tile.keys)
-                    let sums = UnsafeMutablePointer<Float>.allocate(capacity: rowsMax)
-                    let maxima = UnsafeMutablePointer<Float>.allocate(capacity: rowsMax)
-                    defer { logits.deallocate(); sums.deallocate(); maxima.deallocate() }
-                    let vh = ops.v + head * n * d
-                    var row0 = 0
-                    while row0 < n {
-                        let rows = Swift.min(rowsPerBlock, n - row0)
-                        let ob = O + (head * n + row0) * d
-                        // Online softmax over tiles of whole key lines: the relative terms are added in the
-                        // maximum's pass, earlier tiles' sums and output rows rescaled when the maximum rises, and
-                        // the division by the row's sum moved after the last product (d values per row, not N).
-                        var ky0 = 0
-                        while ky0 < dm.h {
-                            let lines = Swift.min(tile.lines, dm.h - ky0), keys = lines * dm.w, first = ky0 == 0
-                            ops.products(logits, head: head, row0: row0, rows: rows, key0: ky0 * dm.w, keys: keys,
-                                         dims: dm, scale: scale)
-                            for r in 0..<rows {
-                                let i = head * n + row0 + r
-                                if first { maxima[r] = -.infinity }
-                                let before = maxima[r]
-                                let tileSum = ssm_relative_exp_tile(logits + r * keys, ops.relH + i * dm.h + ky0,
-                                                                    ops.relW + i * dm.w, lines, dm.w, maxima + r)
-                                if first { sums[r] = tileSum; continue }
-                                if maxima[r] > before {
-                                    let factor = Foundation.exp(before - maxima[r])
-                                    sums[r] *= factor
-                                    for c in 0..<d { ob[r * d + c] *= factor }
-                                }
-                                sums[r] += tileSum
-                            }
-                            BLAS.sgemm(transA: false, transB: false, m: rows, n: d, k: keys, a: logits, lda: keys,
-                                       b: vh + ky0 * dm.w * d, ldb: d, beta: first ? 0 : 1, c: ob, ldc: d)
-                            ky0 += lines
-                        }
-                        for r in 0..<rows {
-                            let inverse = 1 / sums[r]
-                            for c in 0..<d { ob[r * d + c] *= inverse }
-                            if keepLSE { pl[head * n + row0 + r] = maxima[r] + Foundation.log(sums[r]) }
-                        }
-                        row0 += rows
-                    }
+            let lsePointer = keepLSE ? pl.baseAddress! : nil
+            if bf16 {
+                let products = BF16Products(q: q, k: k, v: v)
+                defer { products.free() }
+                tiledForward(ops, products, out: po.baseAddress!, lse: lsePointer, dims: dm, scale: scale, keysPerTile: keysPerTile)
+            } else {
+                BLAS.withThreads(1) {
+                    tiledForward(ops, FP32Products(ops: ops), out: po.baseAddress!, lse: lsePointer, dims: dm, scale: scale,
+                                 keysPerTile: keysPerTile)
                 }
             }
         } }
@@ -194,40 +158,105 @@ public enum FusedAttention {
         return (out, lse)
     }
 
-    /// The inference forward in bf16 (inside `ReducedPrecision.with`, i.e. `--precision bf16`): q, k and v
-    /// converted once, both products on bf16 inputs with fp32 accumulation; the logits, relative terms and
-    /// softmax stay fp32, and each block's probabilities are rounded to bf16 for the second product.
-    /// Training (keepLSE) never comes here, so gradients are always those of the fp32 forward.
-    private static func forwardBF16(q: Tensor, k: Tensor, v: Tensor, relH: Tensor, relW: Tensor, scale: Float, dims dm: Dims) -> Tensor {
+    /// The forward's loop, one head per core: per block of query rows an online softmax over tiles of whole key
+    /// lines. The relative terms are added in the maximum's pass, earlier tiles' sums and output rows rescaled when
+    /// the maximum rises, and the division by the row's sum moved after the last product (d values per row, not N).
+    private static func tiledForward<P: TileProducts>(_ ops: Operands, _ products: P, out O: UnsafeMutablePointer<Float>,
+                                                      lse: UnsafeMutablePointer<Float>?, dims dm: Dims, scale: Float,
+                                                      keysPerTile: Int) {
         let (n, d, rowsMax) = (dm.n, dm.d, Swift.min(rowsPerBlock, dm.n))
-        var out = Tensor(uninitializedShape: k.shape)
-        let q16 = BF16Buffer(q), k16 = BF16Buffer(k), v16 = BF16Buffer(v)
-        defer { q16.free(); k16.free(); v16.free() }
-        relH.data.withUnsafeBufferPointer { prh in relW.data.withUnsafeBufferPointer { prw in
-        out.data.withUnsafeMutableBufferPointer { po in
-            let O = po.baseAddress!, RH = prh.baseAddress!, RW = prw.baseAddress!
-            Parallel.forEach(dm.bh) { head in
-                let logits = UnsafeMutablePointer<Float>.allocate(capacity: rowsMax * n)
-                let p16 = UnsafeMutablePointer<UInt16>.allocate(capacity: rowsMax * n)
-                defer { logits.deallocate(); p16.deallocate() }
-                var row0 = 0
-                while row0 < n {
-                    let rows = Swift.min(rowsPerBlock, n - row0)
-                    BLAS.gemmBF16(transA: false, transB: true, m: rows, n: n, k: d, alpha: scale,
-                                  a: q16.pointer + (head * n + row0) * d, lda: d, b: k16.pointer + head * n * d, ldb: d,
-                                  c: logits, ldc: n, threads: 1)
+        Parallel.forEach(dm.bh) { head in
+            let tile = KeyTile(dims: dm, keys: keysPerTile)
+            let logits = UnsafeMutablePointer<Float>.allocate(capacity: rowsMax * tile.keys)
+            let sums = UnsafeMutablePointer<Float>.allocate(capacity: rowsMax)
+            let maxima = UnsafeMutablePointer<Float>.allocate(capacity: rowsMax)
+            let scratch = products.scratch(capacity: rowsMax * tile.keys)
+            defer { logits.deallocate(); sums.deallocate(); maxima.deallocate(); scratch.deallocate() }
+            var row0 = 0
+            while row0 < n {
+                let rows = Swift.min(rowsPerBlock, n - row0)
+                let ob = O + (head * n + row0) * d
+                var ky0 = 0
+                while ky0 < dm.h {
+                    let lines = Swift.min(tile.lines, dm.h - ky0), first = ky0 == 0
+                    let block = Block(head: head, row0: row0, rows: rows, key0: ky0 * dm.w, keys: lines * dm.w)
+                    products.scores(logits, block, dims: dm, scale: scale)
                     for r in 0..<rows {
                         let i = head * n + row0 + r
-                        ssm_relative_softmax_row(logits + r * n, RH + i * dm.h, RW + i * dm.w, dm.h, dm.w, nil)
+                        if first { maxima[r] = -.infinity }
+                        let before = maxima[r]
+                        let tileSum = ssm_relative_exp_tile(logits + r * block.keys, ops.relH + i * dm.h + ky0,
+                                                            ops.relW + i * dm.w, lines, dm.w, maxima + r)
+                        if first { sums[r] = tileSum; continue }
+                        if maxima[r] > before {
+                            let factor = Foundation.exp(before - maxima[r])
+                            sums[r] *= factor
+                            for c in 0..<d { ob[r * d + c] *= factor }
+                        }
+                        sums[r] += tileSum
                     }
-                    ssm_f32_to_bf16(logits, p16, rows * n)
-                    BLAS.gemmBF16(transA: false, transB: false, m: rows, n: d, k: n, a: p16, lda: n,
-                                  b: v16.pointer + head * n * d, ldb: d, c: O + (head * n + row0) * d, ldc: d, threads: 1)
-                    row0 += rows
+                    products.accumulate(logits, scratch: scratch, block, into: ob, first: first, dims: dm)
+                    ky0 += lines
                 }
+                for r in 0..<rows {
+                    let inverse = 1 / sums[r]
+                    for c in 0..<d { ob[r * d + c] *= inverse }
+                    lse?[head * n + row0 + r] = maxima[r] + Foundation.log(sums[r])
+                }
+                row0 += rows
             }
-        } } }
-        return out
+        }
+    }
+
+    /// One tile of the forward: query rows row0 ..< row0 + rows of a head against keys key0 ..< key0 + keys.
+    private struct Block {
+        let head, row0, rows, key0, keys: Int
+    }
+
+    /// The forward's two products on one tile, in fp32 or bf16.
+    private protocol TileProducts: Sendable {
+        /// A buffer the second product may need (the bf16 copy of the exponentials).
+        func scratch(capacity: Int) -> UnsafeMutableRawPointer
+        /// out (rows x keys) = scale * q kᵀ on the block.
+        func scores(_ out: UnsafeMutablePointer<Float>, _ b: Block, dims: Dims, scale: Float)
+        /// o (rows x d) = p v over the block's keys, added to o unless `first`.
+        func accumulate(_ p: UnsafeMutablePointer<Float>, scratch: UnsafeMutableRawPointer, _ b: Block,
+                        into o: UnsafeMutablePointer<Float>, first: Bool, dims: Dims)
+    }
+
+    private struct FP32Products: TileProducts, @unchecked Sendable {
+        let ops: Operands
+        func scratch(capacity: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 4) }
+        func scores(_ out: UnsafeMutablePointer<Float>, _ b: Block, dims dm: Dims, scale: Float) {
+            ops.products(out, head: b.head, row0: b.row0, rows: b.rows, key0: b.key0, keys: b.keys, dims: dm, scale: scale)
+        }
+        func accumulate(_ p: UnsafeMutablePointer<Float>, scratch: UnsafeMutableRawPointer, _ b: Block,
+                        into o: UnsafeMutablePointer<Float>, first: Bool, dims dm: Dims) {
+            BLAS.sgemm(transA: false, transB: false, m: b.rows, n: dm.d, k: b.keys, a: p, lda: b.keys,
+                       b: ops.v + (b.head * dm.n + b.key0) * dm.d, ldb: dm.d, beta: first ? 0 : 1, c: o, ldc: dm.d)
+        }
+    }
+
+    private struct BF16Products: TileProducts, @unchecked Sendable {
+        let q16, k16, v16: BF16Buffer
+        init(q: Tensor, k: Tensor, v: Tensor) { (q16, k16, v16) = (BF16Buffer(q), BF16Buffer(k), BF16Buffer(v)) }
+        func free() { q16.free(); k16.free(); v16.free() }
+        func scratch(capacity: Int) -> UnsafeMutableRawPointer {
+            UnsafeMutableRawPointer.allocate(byteCount: capacity * 2, alignment: 64)
+        }
+        func scores(_ out: UnsafeMutablePointer<Float>, _ b: Block, dims dm: Dims, scale: Float) {
+            BLAS.gemmBF16(transA: false, transB: true, m: b.rows, n: b.keys, k: dm.d, alpha: scale,
+                          a: q16.pointer + (b.head * dm.n + b.row0) * dm.d, lda: dm.d,
+                          b: k16.pointer + (b.head * dm.n + b.key0) * dm.d, ldb: dm.d, c: out, ldc: b.keys, threads: 1)
+        }
+        func accumulate(_ p: UnsafeMutablePointer<Float>, scratch: UnsafeMutableRawPointer, _ b: Block,
+                        into o: UnsafeMutablePointer<Float>, first: Bool, dims dm: Dims) {
+            let p16 = scratch.assumingMemoryBound(to: UInt16.self)
+            ssm_f32_to_bf16(p, p16, b.rows * b.keys)
+            BLAS.gemmBF16(transA: false, transB: false, m: b.rows, n: dm.d, k: b.keys, a: p16, lda: b.keys,
+                          b: v16.pointer + (b.head * dm.n + b.key0) * dm.d, ldb: dm.d, beta: first ? 0 : 1,
+                          c: o, ldc: dm.d, threads: 1)
+        }
     }
 
     /// The forward's key tile: whole lines of keys (ky), about `keysPerTile` keys, so a block's logits

@@ -92,10 +92,14 @@ final class ReducedPrecisionTests: XCTestCase {
         let relH = random([bh, h, w, h]), relW = random([bh, h, w, w])
         let fp32 = FusedAttention.relativePosition(q: q, k: k, v: v, relH: relH, relW: relW, scale: 0.25)
         let held = BF16Weights([])
-        let bf16 = ReducedPrecision.with(held) { FusedAttention.relativePosition(q: q, k: k, v: v, relH: relH, relW: relW, scale: 0.25) }
-        let err = zip(bf16.data, fp32.data).map { abs($0 - $1) }.max()!, scale = fp32.data.map(abs).max()!
-        XCTAssertLessThan(err, 2e-2 * scale)
-        XCTAssertGreaterThan(err, 1e-5 * scale, "bf16 must actually run")
+        for keys in [w, FusedAttention.keysPerTile] {  // several key tiles (one line each), and one
+            let bf16 = ReducedPrecision.with(held) {
+                FusedAttention.relativePosition(q: q, k: k, v: v, relH: relH, relW: relW, scale: 0.25, keysPerTile: keys)
+            }
+            let err = zip(bf16.data, fp32.data).map { abs($0 - $1) }.max()!, scale = fp32.data.map(abs).max()!
+            XCTAssertLessThan(err, 2e-2 * scale, "\(keys) keys per tile")
+            XCTAssertGreaterThan(err, 1e-5 * scale, "bf16 must actually run (\(keys) keys per tile)")
+        }
         let recorded = ReducedPrecision.with(held) { FusedAttention.relativePositionWithLSE(q: q, k: k, v: v, relH: relH, relW: relW, scale: 0.25).out }
         XCTAssertEqual(recorded, fp32, "the training forward stays fp32")
     }
