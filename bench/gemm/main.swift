@@ -159,6 +159,11 @@ for s in shapes {
     var times = [[Double]](repeating: [], count: candidates.count)
     func timed(_ c: Candidate) -> Double {
         if c.engine == .openBLAS { BLAS.reselectOpenBLAS(c.core) }
+        // The previous candidate's idle threads may still be spinning after its call (OpenBLAS's workers
+        // yield in a loop for a while before they sleep), sharing the 2 cores with this one; the encoder never
+        // alternates engines, so each candidate starts after a pause (bench/README: oneDNN's mlp.lin1 measured
+        // 134-179 GFLOP/s in three runs without it, 196-199 in three with it).
+        usleep(250_000)
         return BLAS.withThreads(s.threads) {
             seconds {
                 if s.concurrent == 1 {
