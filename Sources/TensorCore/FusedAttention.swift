@@ -171,7 +171,7 @@ public enum FusedAttention {
             let sums = UnsafeMutablePointer<Float>.allocate(capacity: rowsMax)
             let maxima = UnsafeMutablePointer<Float>.allocate(capacity: rowsMax)
             let scratch = products.scratch(capacity: rowsMax * tile.keys)
-            defer { logits.deallocate(); sums.deallocate(); maxima.deallocate(); scratch.deallocate() }
+            defer { logits.deallocate(); sums.deallocate(); maxima.deallocate(); scratch?.deallocate() }
             var row0 = 0
             while row0 < n {
                 let rows = Swift.min(rowsPerBlock, n - row0)
@@ -215,22 +215,22 @@ public enum FusedAttention {
 
     /// The forward's two products on one tile, in fp32 or bf16.
     private protocol TileProducts: Sendable {
-        /// A buffer the second product may need (the bf16 copy of the exponentials).
-        func scratch(capacity: Int) -> UnsafeMutableRawPointer
+        /// A buffer the second product needs for `capacity` exponentials (their bf16 copy), nil if none.
+        func scratch(capacity: Int) -> UnsafeMutableRawPointer?
         /// out (rows x keys) = scale * q kᵀ on the block.
         func scores(_ out: UnsafeMutablePointer<Float>, _ b: Block, dims: Dims, scale: Float)
         /// o (rows x d) = p v over the block's keys, added to o unless `first`.
-        func accumulate(_ p: UnsafeMutablePointer<Float>, scratch: UnsafeMutableRawPointer, _ b: Block,
+        func accumulate(_ p: UnsafeMutablePointer<Float>, scratch: UnsafeMutableRawPointer?, _ b: Block,
                         into o: UnsafeMutablePointer<Float>, first: Bool, dims: Dims)
     }
 
     private struct FP32Products: TileProducts, @unchecked Sendable {
         let ops: Operands
-        func scratch(capacity: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 4) }
+        func scratch(capacity: Int) -> UnsafeMutableRawPointer? { nil }
         func scores(_ out: UnsafeMutablePointer<Float>, _ b: Block, dims dm: Dims, scale: Float) {
             ops.products(out, head: b.head, row0: b.row0, rows: b.rows, key0: b.key0, keys: b.keys, dims: dm, scale: scale)
         }
-        func accumulate(_ p: UnsafeMutablePointer<Float>, scratch: UnsafeMutableRawPointer, _ b: Block,
+        func accumulate(_ p: UnsafeMutablePointer<Float>, scratch: UnsafeMutableRawPointer?, _ b: Block,
                         into o: UnsafeMutablePointer<Float>, first: Bool, dims dm: Dims) {
             BLAS.sgemm(transA: false, transB: false, m: b.rows, n: dm.d, k: b.keys, a: p, lda: b.keys,
                        b: ops.v + (b.head * dm.n + b.key0) * dm.d, ldb: dm.d, beta: first ? 0 : 1, c: o, ldc: dm.d)
@@ -241,7 +241,7 @@ public enum FusedAttention {
         let q16, k16, v16: BF16Buffer
         init(q: Tensor, k: Tensor, v: Tensor) { (q16, k16, v16) = (BF16Buffer(q), BF16Buffer(k), BF16Buffer(v)) }
         func free() { q16.free(); k16.free(); v16.free() }
-        func scratch(capacity: Int) -> UnsafeMutableRawPointer {
+        func scratch(capacity: Int) -> UnsafeMutableRawPointer? {
             UnsafeMutableRawPointer.allocate(byteCount: capacity * 2, alignment: 64)
         }
         func scores(_ out: UnsafeMutablePointer<Float>, _ b: Block, dims dm: Dims, scale: Float) {
@@ -249,9 +249,9 @@ public enum FusedAttention {
                           a: q16.pointer + (b.head * dm.n + b.row0) * dm.d, lda: dm.d,
                           b: k16.pointer + (b.head * dm.n + b.key0) * dm.d, ldb: dm.d, c: out, ldc: b.keys, threads: 1)
         }
-        func accumulate(_ p: UnsafeMutablePointer<Float>, scratch: UnsafeMutableRawPointer, _ b: Block,
+        func accumulate(_ p: UnsafeMutablePointer<Float>, scratch: UnsafeMutableRawPointer?, _ b: Block,
                         into o: UnsafeMutablePointer<Float>, first: Bool, dims dm: Dims) {
-            let p16 = scratch.assumingMemoryBound(to: UInt16.self)
+            let p16 = scratch!.assumingMemoryBound(to: UInt16.self)
             ssm_f32_to_bf16(p, p16, b.rows * b.keys)
             BLAS.gemmBF16(transA: false, transB: false, m: b.rows, n: dm.d, k: b.keys, a: p16, lda: b.keys,
                           b: v16.pointer + (b.head * dm.n + b.key0) * dm.d, ldb: dm.d, beta: first ? 0 : 1,
