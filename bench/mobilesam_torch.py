@@ -9,7 +9,7 @@ or a seeded random input when the data is absent) if missing, then times `sam.im
 torch.inference_mode: one warm-up, then the median of `runs`. The toolkit side is `sam-bench` on the same
 input (bench/mobilesam.sh runs both, alternating).
 """
-import os, sys, time
+import os, statistics, sys, time
 import numpy as np
 import torch
 from PIL import Image
@@ -64,7 +64,7 @@ def time_decoder(sam, path, runs):
             if i > 0:
                 times.append(dt)
     times.sort()
-    print(f"pytorch {torch.__version__} decoder: median {times[len(times) // 2] * 1000:.1f} ms "
+    print(f"pytorch {torch.__version__} decoder: median {statistics.median(times) * 1000:.1f} ms "
           f"(min {times[0] * 1000:.1f}, max {times[-1] * 1000:.1f}) over {runs} runs, 2 threads; "
           f"iou {' '.join(f'{v:.4f}' for v in iou[0].tolist())}")
 
@@ -100,7 +100,7 @@ def main():
             if i > 0:
                 times.append(dt)
     times.sort()
-    print(f"pytorch {torch.__version__} encoder: median {times[len(times) // 2]:.2f} s "
+    print(f"pytorch {torch.__version__} encoder: median {statistics.median(times):.2f} s "
           f"(min {times[0]:.2f}, max {times[-1]:.2f}) over {runs} runs, 2 threads")
 
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Diagnostics
 import Foundation
 import Formats
 import Imaging
@@ -41,10 +42,7 @@ struct EncodeCommand: ParsableCommand {
                     times.append(Date().timeIntervalSince(t0))
                     FileHandle.standardError.write(Data("encoder run \(i)/\(n): \(String(format: "%.3f", times.last!)) s\n".utf8))
                 }
-                // The true median: the middle run, or the mean of the two middle runs for an even N.
-                let sorted = times.sorted(), mid = sorted.count / 2
-                let median = sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-                print(String(format: "encoder median %.3f s", median))
+                print(String(format: "encoder median %.3f s", Diagnostics.median(times)!))
             }
         }
     }

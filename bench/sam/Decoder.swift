@@ -1,5 +1,6 @@
 // Prompt encoder + mask decoder timing (the part that runs per prompt, after the image embedding), on the
 // embedding and prompts that bench/mobilesam_torch.py --decoder times on the reference code.
+import Diagnostics
 import Foundation
 import Formats
 import SAM
@@ -37,7 +38,7 @@ func runDecoder(_ args: [String]) throws {
         if i > 0 { times.append(Date().timeIntervalSince(t0)) }
     }
     times.sort()
-    print(String(format: "toolkit decoder: median %.1f ms (min %.1f, max %.1f) over %d runs, %@; iou %@", times[times.count / 2] * 1000,
+    print(String(format: "toolkit decoder: median %.1f ms (min %.1f, max %.1f) over %d runs, %@; iou %@", median(times)! * 1000,
                  times.first! * 1000, times.last! * 1000, times.count, model.precision.rawValue,
                  iou.data.map { String(format: "%.4f", $0) }.joined(separator: " ")))
 }

@@ -61,5 +61,5 @@ func runSSMTrainStep(_ args: [String]) throws {
     }
     if prof.enabled { print(prof.report(total: times.reduce(0, +))) }
     times.sort()
-    print(String(format: "train step median %.3f s, peak RSS %d MiB", times[times.count / 2], peakRSSMiB()))
+    print(String(format: "train step median %.3f s, peak RSS %d MiB", median(times)!, peakRSSMiB()))
 }

@@ -66,7 +66,7 @@ func runTrainStep(_ args: [String]) throws {
         try SafeTensors.write(out, to: URL(fileURLWithPath: dump))
     }
     times.sort()
-    print(String(format: "train step median %.2f s, peak RSS %d MiB", times[times.count / 2], peakRSSMiB()))
+    print(String(format: "train step median %.2f s, peak RSS %d MiB", median(times)!, peakRSSMiB()))
 }
 
 /// The process's peak resident set (VmHWM), in MiB.

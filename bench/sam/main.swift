@@ -6,6 +6,7 @@
 //      swift run -c release sam-bench --decoder WEIGHTS.safetensors DECODER_INPUT.safetensors [runs]  (Decoder.swift)
 // SAM_BENCH_PRECISION=bf16 runs the encoder (or decoder) in bf16 (`SAMModel.inPrecision`).
 // (bench/mobilesam.sh runs it next to PyTorch on MobileSAM's weights and input.)
+import Diagnostics
 import Foundation
 import Formats
 import SAM
@@ -40,7 +41,7 @@ func runEncoder(_ args: [String]) throws {
     // vit_b figure of performance.md (scaled by depth); MobileSAM's by torch.utils.flop_counter (bench/README.md).
     let gflop = model.config.kind == .tinyViT ? 77.54 : 972.08 * Double(model.config.encoder.depth) / 12
     print(String(format: "toolkit encoder: median %.2f s (min %.2f, max %.2f) over %d runs, %.1f GFLOP/s, %@, GEMM %@",
-                 times[times.count / 2], times.first!, times.last!, times.count, gflop / times[times.count / 2],
+                 median(times)!, times.first!, times.last!, times.count, gflop / median(times)!,
                  model.precision.rawValue, BLAS.gemm.engineLine))
     if Profiler.shared.enabled {
         print("per-stage profile over the timed runs (SSMSAM_PROFILE=1):")
