@@ -5,6 +5,9 @@ committed SAM bases, for the Swift tests (Tests/SSMSAMTests/Fixtures/):
   ssmsam_vit_adapters.safetensors   ViT base (sam_small.safetensors), adapters on, FMAD on
   ssmsam_vit.safetensors            ViT base, adapters off, FMAD on
   ssmsam_tinyvit.safetensors        TinyViT base (mobilesam_small.safetensors), FMAD on
+  ssmsam_tinyvit_query_keys.safetensors   the same with FMAM's keys on the query's features (fmad_keys
+                                    "query", the paper's Eq. 7 and the default of new models); the three
+                                    above keep the toolkit's first FMAD (fmad_keys "support")
 Each file also holds one FMAD-off forward (the same weights without fmad.levels.L.blocks.*).
 
 Contents of a file (names; shapes for G = 8, C = 32, S = 128, P = 8):
@@ -283,7 +286,7 @@ def check_round_trip(model, args):
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "heads.pth")
         save_pth(model, path)
-        other = build_twin(model.image_encoder, **{k: getattr(model.config, k) for k in ("adapters", "fmad")})
+        other = build_twin(model.image_encoder, **{k: getattr(model.config, k) for k in ("adapters", "fmad", "fmad_keys")})
         with torch.no_grad():
             for p in other.parameters():
                 if p.requires_grad:
@@ -414,10 +417,10 @@ def main():
     os.makedirs(OUT, exist_ok=True)
 
     enc, base = vit_base()
-    on = build_twin(enc, adapters=True)
+    on = build_twin(enc, adapters=True, fmad_keys="support")
     inputs = make_inputs(on.config.image_size, on.config)
     args = model_inputs(inputs)
-    plain = build_twin(enc, adapters=False)
+    plain = build_twin(enc, adapters=False, fmad_keys="support")
     check_encoder_forward(plain, args[0])
     out, meta, stages_on = run(on, inputs, base, "vit, adapters on, FMAD on")
     write("ssmsam_vit_adapters.safetensors", out, meta)
@@ -428,10 +431,17 @@ def main():
     write("ssmsam_vit.safetensors", out, meta)
 
     enc, base = tinyvit_base()
-    tiny = build_twin(enc)
+    tiny = build_twin(enc, fmad_keys="support")
     check_encoder_forward(tiny, args[0])
-    out, meta, _ = run(tiny, make_inputs(tiny.config.image_size, tiny.config), base, "tinyvit, FMAD on")
+    tiny_inputs = make_inputs(tiny.config.image_size, tiny.config)
+    out, meta, stages_support = run(tiny, tiny_inputs, base, "tinyvit, FMAD on")
     write("ssmsam_tinyvit.safetensors", out, meta)
+    query_keys = build_twin(enc, fmad_keys="query")
+    out, meta, stages_query = run(query_keys, tiny_inputs, base, "tinyvit, FMAD on, keys on the query's features")
+    # The same weights and inputs: only the keys' features differ, and they must change what FMAM computes.
+    a, b = stages_query["fmam"][0][0], stages_support["fmam"][0][0]
+    check((a - b).norm() > 0.05 * b.norm(), "the keys' features barely change FMAM's output")
+    write("ssmsam_tinyvit_query_keys.safetensors", out, meta)
 
 
 if __name__ == "__main__":

@@ -380,7 +380,7 @@ def save_run(args, plan, model, params, rates, opt, history, epoch, init_path, w
         "processor": f"{platform.processor() or platform.machine()} x {os.cpu_count()} ({world.size} process(es), {world.backend}, {world.device})",
         "base": d.get("base", "?"), "data": data, "label_map": d["label_map"], "intensity": d["intensity"],
         "test_organ": d["test_organ"], "training_organs": d["training_organs"], "setting": d["setting"],
-        "meta_learning": not c.get("ratesFrozen", False), "fmad": model.config.fmad, "epochs": int(c["epochs"]),
+        "meta_learning": not c.get("ratesFrozen", False), "fmad": model.config.fmad, "fmad_keys": model.config.fmad_keys, "epochs": int(c["epochs"]),
         "inner_steps": int(c["innerSteps"]), "inner_rate_init": f32(c["innerRate"]), "tasks_per_batch": int(c["tasksPerBatch"]),
         "query_shots": int(c["queryShots"]), "chunks": d["chunks"], "seed": int(c["seed"]),
         "checkpoint": "last epoch (model selection never looks at the test organ)",

@@ -26,6 +26,8 @@ public struct EpisodePlan: Codable, Equatable {
     /// The seed of fresh heads when there is no initial model, and whether they have FMAM blocks.
     public var headSeed: UInt64
     public var fmad: Bool
+    /// FMAM's key features of fresh heads; nil in a plan written before the choice existed (they were the support's).
+    public var fmadKeys: FMADKeys?
     public var metaLearner: MetaLearnerConfig
     public var testOrgan: String
     public var trainingOrgans: [String]
@@ -41,7 +43,7 @@ public struct EpisodePlan: Codable, Equatable {
     public var epochs: [Epoch]
 
     enum CodingKeys: String, CodingKey {
-        case format, version, toolkit, base, initialModel = "init", headSeed = "head_seed", fmad, metaLearner = "meta_learner"
+        case format, version, toolkit, base, initialModel = "init", headSeed = "head_seed", fmad, fmadKeys = "fmad_keys", metaLearner = "meta_learner"
         case testOrgan = "test_organ", trainingOrgans = "training_organs", setting, chunks, labelMap = "label_map"
         case labelIds = "label_ids", intensity, volumes, inputs, slices, masks, epochs
     }
@@ -134,6 +136,7 @@ public struct EpisodePlan: Codable, Equatable {
             epochs.append(Epoch(epoch: e, batches: batches))
         }
         var plan = EpisodePlan(toolkit: "", base: "", initialModel: nil, headSeed: config.seed, fmad: source.model.config.fmad,
+                               fmadKeys: source.model.config.fmadKeys,
                                metaLearner: config, testOrgan: source.task.testOrgan, trainingOrgans: source.organs,
                                setting: source.setting == .setting1 ? 1 : 2, chunks: source.chunks, labelMap: "", labelIds: [:],
                                intensity: "", volumes: [],

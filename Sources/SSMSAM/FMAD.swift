@@ -1,23 +1,25 @@
 import NN
 import TensorCore
 
-/// One Flexible Mask Attention Module: attention from the query's features to the support's mask-weighted
-/// features with the mask as values, "multiply & norm" with the query features, then a feed-forward with
-/// residual and instance norm.
+/// One Flexible Mask Attention Module: attention from the query's features to mask-weighted features (the
+/// query's own, or the support's: `FMADKeys`) with the mask as values, "multiply & norm" with the query
+/// features, then a feed-forward with residual and instance norm.
 public struct FMAMBlock: Module {
     public let query: Linear, key: Linear, value: Linear
     public let ffn: MLPBlock
     public let temperature: Float
+    public let keys: FMADKeys
 
-    public init(channels c: Int, temperature: Float) {
+    public init(channels c: Int, temperature: Float, keys: FMADKeys) {
         query = Linear(c, c, bias: false)
         key = Linear(c, c, bias: false)
         value = Linear(c, c, bias: false)
         ffn = MLPBlock(c, hidden: 2 * c, activation: .relu)
         self.temperature = temperature
+        self.keys = keys
     }
 
-    /// features, support (N, C); the prior as a column p (N, 1) -> (N, C) for a G x G grid (N = G²).
+    /// features, support (N, C; the support is not read when the keys are the query's); the prior as a column p (N, 1) -> (N, C) for a G x G grid (N = G²).
     ///
     /// M' (N, C) is p repeated over the channels, so the values V = M' W_Vᵀ are rank one: V = p wᵀ with
     /// w = W_V 1 (row sums). Then A V = (A p) wᵀ: a matrix-vector product instead of an N x N x C GEMM, and
@@ -26,7 +28,7 @@ public struct FMAMBlock: Module {
     func callAsFunction(features f: Variable, support fs: Variable, prior p: Variable, grid g: Int) -> Variable {
         let prof = Profiler.shared
         let attended = prof.measure("fmam attention") { () -> Variable in
-            let q = query(f).l2Normalized(), k = key(p * fs).l2Normalized()
+            let q = query(f).l2Normalized(), k = key(p * (keys == .query ? f : fs)).l2Normalized()
             // The 1/tau scale rides on the GEMM: no extra pass over the N x N logits, forward or backward.
             let attention = Variable.matmul(q, k, transposeB: true, alpha: 1 / temperature).softmax(axis: -1)
             let w = value.weight.sum(axes: [1]).reshaped([1, -1])  // (1, C)
@@ -51,8 +53,8 @@ public struct FMADLevel: Module {
     public let blocks: [FMAMBlock]
     public let conv1: Conv2d, conv2: Conv2d
 
-    public init(channels c: Int, width: Int, blocks n: Int, temperature: Float) {
-        blocks = (0..<n).map { _ in FMAMBlock(channels: c, temperature: temperature) }
+    public init(channels c: Int, width: Int, blocks n: Int, temperature: Float, keys: FMADKeys) {
+        blocks = (0..<n).map { _ in FMAMBlock(channels: c, temperature: temperature, keys: keys) }
         conv1 = Conv2d(c, width, kernel: 3, padding: 1, bias: false)
         conv2 = Conv2d(width, width, kernel: 3, padding: 1, bias: false)
     }
@@ -63,7 +65,7 @@ public struct FMADLevel: Module {
         var x = query
         if !blocks.isEmpty {
             let tokens = { (v: Variable) in v.reshaped([c, g * g]).permuted([1, 0]) }
-            let fs = tokens(support)
+            let fs = blocks[0].keys == .support ? tokens(support) : support
             var f = tokens(query)
             for block in blocks { f = block(features: f, support: fs, prior: m, grid: g) }
             x = f.permuted([1, 0]).reshaped([1, c, g, g])
@@ -84,14 +86,14 @@ public struct FMADFusion: Module {
     }
 }
 
-/// The Flexible Mask Attention Decoder: FMAM per level on the query's features against the support's
-/// mask-weighted features, per-level convolutions, fusion, logits upsampled x4.
+/// The Flexible Mask Attention Decoder: FMAM per level on the query's features against mask-weighted features
+/// (`FMADKeys`), per-level convolutions, fusion, logits upsampled x4.
 public struct FMAD: Module {
     public let levels: [FMADLevel]
     public let fuse: FMADFusion
 
-    public init(channels c: Int, width: Int, levels n: Int = 4, blocks: Int, temperature: Float) {
-        levels = (0..<n).map { _ in FMADLevel(channels: c, width: width, blocks: blocks, temperature: temperature) }
+    public init(channels c: Int, width: Int, levels n: Int = 4, blocks: Int, temperature: Float, keys: FMADKeys) {
+        levels = (0..<n).map { _ in FMADLevel(channels: c, width: width, blocks: blocks, temperature: temperature, keys: keys) }
         fuse = FMADFusion(levels: n, width: width)
     }
 

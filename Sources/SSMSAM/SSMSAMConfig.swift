@@ -11,6 +11,8 @@ public struct SSMSAMConfig: Codable, Equatable, Sendable {
     public var fmad = true
     /// FMAM blocks per feature level.
     public var fmadBlocks = 1
+    /// Whose features FMAM's keys mask with the support prior (see `FMADKeys`).
+    public var fmadKeys = FMADKeys.query
     /// Attention temperature tau of FMAM.
     public var temperature: Float = 1.0 / 30
     /// Support-mask blur sigma, in feature cells.
@@ -35,9 +37,29 @@ public struct SSMSAMConfig: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case base, adapters, fmad, temperature
-        case fmadBlocks = "fmad_blocks", maskSigma = "mask_sigma", globalQueries = "global_queries"
+        case fmadBlocks = "fmad_blocks", fmadKeys = "fmad_keys", maskSigma = "mask_sigma", globalQueries = "global_queries"
         case samplerLayers = "sampler_layers", samplerHeads = "sampler_heads", samplerMLP = "sampler_mlp"
         case headWidth = "head_width", positivePoints = "positive_points", negativePoints = "negative_points"
+    }
+
+    /// Reads every key; a config written before `fmad_keys` existed has none and means `.support` (what those
+    /// models were trained with).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        base = try c.decode(SAMConfig.self, forKey: .base)
+        adapters = try c.decode(Bool.self, forKey: .adapters)
+        fmad = try c.decode(Bool.self, forKey: .fmad)
+        fmadBlocks = try c.decode(Int.self, forKey: .fmadBlocks)
+        fmadKeys = try c.decodeIfPresent(FMADKeys.self, forKey: .fmadKeys) ?? .support
+        temperature = try c.decode(Float.self, forKey: .temperature)
+        maskSigma = try c.decode(Float.self, forKey: .maskSigma)
+        globalQueries = try c.decode(Int.self, forKey: .globalQueries)
+        samplerLayers = try c.decode(Int.self, forKey: .samplerLayers)
+        samplerHeads = try c.decode(Int.self, forKey: .samplerHeads)
+        samplerMLP = try c.decode(Int.self, forKey: .samplerMLP)
+        headWidth = try c.decode(Int.self, forKey: .headWidth)
+        positivePoints = try c.decode(Int.self, forKey: .positivePoints)
+        negativePoints = try c.decode(Int.self, forKey: .negativePoints)
     }
 
     /// Channels of the feature levels (the neck's output).

@@ -51,7 +51,8 @@ public struct SSMSAMModel: Module {
         }
         sampler = SelfSampler(channels: ch, inputSize: e.imageSize, layers: c.samplerLayers, queries: c.globalQueries,
                               heads: c.samplerHeads, mlpHidden: c.samplerMLP)
-        fmad = FMAD(channels: ch, width: c.headWidth, blocks: c.fmad ? c.fmadBlocks : 0, temperature: c.temperature)
+        fmad = FMAD(channels: ch, width: c.headWidth, blocks: c.fmad ? c.fmadBlocks : 0, temperature: c.temperature,
+                    keys: c.fmadKeys)
         freeze([Self.basePrefix])
     }
 

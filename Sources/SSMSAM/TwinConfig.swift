@@ -9,7 +9,7 @@ extension SSMSAMConfig {
     public var twinDictionary: [String: Any] {
         [
             "backbone": base.kind == .vit ? "vit" : "tinyvit", "image_size": base.encoder.imageSize, "channels": channels,
-            "adapters": adapters, "adapter_hidden": adapterWidth, "fmad": fmad, "fmad_blocks": fmadBlocks,
+            "adapters": adapters, "adapter_hidden": adapterWidth, "fmad": fmad, "fmad_blocks": fmadBlocks, "fmad_keys": fmadKeys.rawValue,
             "fmad_ffn_dim": 2 * channels, "mid": headWidth, "tau": Double(temperature), "sigma": Double(maskSigma),
             "queries": globalQueries, "sampler_layers": samplerLayers, "sampler_heads": samplerHeads,
             "sampler_mlp_dim": samplerMLP, "sampler_cross_downsample": 2,
@@ -40,6 +40,15 @@ extension SSMSAMConfig {
         adapters = try value("adapters", Bool.self)
         fmad = try value("fmad", Bool.self)
         fmadBlocks = Int(try number("fmad_blocks"))
+        // A twin config from before fmad_keys was trained with the support's features as keys.
+        if let keys = json["fmad_keys"] {
+            guard let name = keys as? String, let k = FMADKeys(rawValue: name) else {
+                throw ToolkitError(.invalidFile, subject: "twin config", "field fmad_keys is \(keys); expected one of \(FMADKeys.allCases.map(\.rawValue))")
+            }
+            fmadKeys = k
+        } else {
+            fmadKeys = .support
+        }
         headWidth = Int(try number("mid"))
         temperature = Float(try number("tau"))
         maskSigma = Float(try number("sigma"))

@@ -53,6 +53,7 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "Hold out every N-th chunk of each training organ's range for validation and model selection (0: no validation; the last epoch is the model).") var validationEvery = 4
     @Flag(help: "No meta-learning: plain episodic training of the heads (one inner step at rate 0, rates not learned), the pretraining of the 'w/o MAML++' rows; adapt such a model with fine-tuning.") var noMeta = false
     @Flag(help: "No FMAM blocks (the 'w/o FMAD' ablation).") var noFmad = false
+    @Option(help: FMADKeys.help) var fmadKeys = FMADKeys.query
     @Flag(help: "Continue RUN/state.safetensors.") var resume = false
     @Option(help: "The run folder (not with --plan-out).") var out: String?
     @Option(name: .customLong("init"), help: "Start from this SSM-SAM model (.safetensors or .pth; its lslr.* rates too when they have --steps steps) instead of fresh heads on --base.") var initModel: String?
@@ -154,7 +155,7 @@ struct MetaTrainCommand: ParsableCommand {
                 "data": planned?.data ?? data.map { ["dataset": $0] } ?? ["volume": volume ?? "", "labels": labels ?? ""],
                 "label_map": planned?.plan.labelMap ?? preset, "intensity": planned?.plan.intensity ?? intensity, "test_organ": testOrgan,
                 "training_organs": trainingOrgans, "setting": planned?.plan.setting ?? setting, "meta_learning": config.ratesFrozen != true,
-                "fmad": model.config.fmad, "epochs": config.epochs, "inner_steps": config.innerSteps, "inner_rate_init": Double(config.innerRate),
+                "fmad": model.config.fmad, "fmad_keys": model.config.fmadKeys.rawValue, "epochs": config.epochs, "inner_steps": config.innerSteps, "inner_rate_init": Double(config.innerRate),
                 "tasks_per_batch": config.tasksPerBatch, "query_shots": config.queryShots, "chunks": planned?.plan.chunks ?? chunks, "seed": Int(config.seed),
                 "checkpoint": learner.bestValidatedEpoch.map { best -> Any in
                     ["model": "model.safetensors", "rule": "best validation Dice over the epochs (every \(ordinal(validationEvery)) chunk of each training organ held out; the test organ never used)",

@@ -19,6 +19,7 @@ struct SSMInitCommand: ParsableCommand {
     @Option(help: "Seed of the heads' initialisation.") var seed: UInt64 = 0
     @Flag(help: "No per-block adapters (ViT bases): the cheap path, with cacheable encoder features.") var noAdapters = false
     @Flag(help: "No FMAM blocks (the 'w/o FMAD' ablation).") var noFmad = false
+    @Option(help: FMADKeys.help) var fmadKeys = FMADKeys.query
 
     func run() throws {
         try CLIErrors.report {
@@ -26,6 +27,7 @@ struct SSMInitCommand: ParsableCommand {
             var config = SSMSAMConfig(base: sam.config)
             if noAdapters { config.adapters = false }
             if noFmad { config.fmad = false }
+            config.fmadKeys = fmadKeys
             let model = try SSMSAMModel(base: sam, config: config)
             try model.initializeHeads(seed: seed)
             try SSMSAMStore.save(model, to: URL(fileURLWithPath: out))

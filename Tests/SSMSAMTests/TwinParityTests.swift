@@ -104,6 +104,36 @@ final class TwinParityTests: XCTestCase {
     func testViTWithAdapters() throws { try checkGradientsAndStep(try load("ssmsam_vit_adapters.safetensors", tiny: false)) }
     func testViTCheapPath() throws { try checkGradientsAndStep(try load("ssmsam_vit.safetensors", tiny: false)) }
     func testTinyViT() throws { try checkGradientsAndStep(try load("ssmsam_tinyvit.safetensors", tiny: true)) }
+    /// FMAM's keys on the query's features (the paper's Eq. 7, the default of new models): forward, gradients, step.
+    func testTinyViTWithKeysOnTheQuery() throws {
+        let c = try load("ssmsam_tinyvit_query_keys.safetensors", tiny: true)
+        XCTAssertEqual(c.model.config.fmadKeys, .query)
+        try checkGradientsAndStep(c)
+    }
+
+    func testTheKeySourceIsReadAndMatters() throws {
+        // The older fixtures' configs have no fmad_keys: they were written with the support's features as keys.
+        let legacy = try load("ssmsam_tinyvit.safetensors", tiny: true)
+        XCTAssertEqual(legacy.model.config.fmadKeys, .support)
+        // The query-keys case's weights and inputs with the support's features as keys must leave the tolerance.
+        let c = try load("ssmsam_tinyvit_query_keys.safetensors", tiny: true)
+        let err = try logitsError(c) { $0.fmadKeys = .support }
+        XCTAssertGreaterThan(err, 1e-3 * c.ref["out.logits256"]!.maxAbs, "the keys' features must be visible in the logits")
+    }
+
+    /// max |logits - the fixture's| of the case's weights in a TinyViT model whose config `mutate` changed.
+    private func logitsError(_ c: Case, _ mutate: (inout SSMSAMConfig) -> Void) throws -> Float {
+        var config = c.model.config
+        mutate(&config)
+        let mutated = try SSMSAMModel(base: try SSMSAMFixtures.base(tiny: true), config: config)
+        try mutated.restore(c.model.snapshot(trainableOnly: true))
+        let r = c.ref
+        let logits = Variable.noGrad {
+            mutated.logits(query: mutated.featureLevels(r["input.query_image"]!), support: mutated.featureLevels(r["input.support_image"]!),
+                           supportMask: r["input.support_mask"]!, points: c.points).value
+        }
+        return zip(logits.data, r["out.logits256"]!.data).map { abs($0 - $1) }.max()!
+    }
 
     func testFMADOffAblation() throws {
         for (name, tiny) in [("ssmsam_vit_adapters.safetensors", false), ("ssmsam_tinyvit.safetensors", true)] {
@@ -114,17 +144,8 @@ final class TwinParityTests: XCTestCase {
 
     func testAMutatedTemperatureFails() throws {
         // The same case with tau off by 10%: the logits must leave the tolerance (the test can fail).
-        let c = try load("ssmsam_tinyvit.safetensors", tiny: true)
-        var config = c.model.config
-        config.temperature *= 1.1
-        let mutated = try SSMSAMModel(base: try SSMSAMFixtures.base(tiny: true), config: config)
-        try mutated.restore(c.model.snapshot(trainableOnly: true))
-        let r = c.ref
-        let logits = Variable.noGrad {
-            mutated.logits(query: mutated.featureLevels(r["input.query_image"]!), support: mutated.featureLevels(r["input.support_image"]!),
-                           supportMask: r["input.support_mask"]!, points: c.points).value
-        }
-        let err = zip(logits.data, r["out.logits256"]!.data).map { abs($0 - $1) }.max()!
+        let c = try load("ssmsam_tinyvit.safetensors", tiny: true), r = c.ref
+        let err = try logitsError(c) { $0.temperature *= 1.1 }
         XCTAssertGreaterThan(err, 1e-3 * r["out.logits256"]!.maxAbs, "a 10% temperature change must be visible")
         // The published code's swapped point coordinates (y, x) must not pass either.
         let swapped = c.points.map { SamplerPoint(x: $0.y, y: $0.x, positive: $0.positive) }

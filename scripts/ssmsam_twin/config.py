@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 BACKBONES = ("vit", "tinyvit")
+FMAD_KEYS = ("query", "support")
 
 
 class ConfigError(ValueError):
@@ -27,6 +28,7 @@ class SSMSAMConfig:
     fmad: bool = True                 # False: the "w/o FMAD" ablation (no FMAM blocks)
     fmad_blocks: int = 1              # FMAM blocks per level (1 or 2)
     fmad_ffn_dim: int = 512           # FMAM feed-forward width (spec: 2C)
+    fmad_keys: str = "query"          # K = (M' * F) W_K on the query's features F (the paper's Eq. 7) or the support's
     mid: int = 128                    # width of the per-level and fuse convolutions
     tau: float = 1.0 / 30.0           # FMAM attention temperature (logits are divided by it)
     sigma: float = 1.0                # Gaussian blur of the support mask, in feature cells
@@ -53,6 +55,7 @@ class SSMSAMConfig:
                   "sampler_mlp_dim", "sampler_cross_downsample"):
             need(isinstance(getattr(self, f), int) and getattr(self, f) > 0, f, "must be a positive integer")
         need(self.fmad_blocks in (1, 2), "fmad_blocks", "the method uses 1 or 2 FMAM blocks per level")
+        need(self.fmad_keys in FMAD_KEYS, "fmad_keys", f"expected one of {FMAD_KEYS}")
         need(self.positive_points >= 0 and self.negative_points >= 0, "positive_points", "counts must be >= 0")
         need(not (self.adapters and self.backbone != "vit"), "adapters",
              "adapters are defined for the ViT backbone only (TinyViT has none in this design)")
@@ -95,7 +98,8 @@ class SSMSAMConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ConfigError(f"unknown SSMSAMConfig keys {unknown} (known: {sorted(known)})")
-        return cls(**d).validate()
+        # A config written before fmad_keys existed was trained with the support's features as keys.
+        return cls(**{"fmad_keys": "support", **d}).validate()
 
     @classmethod
     def from_json(cls, text):

@@ -173,17 +173,19 @@ def instance_norm_tokens(x):
 
 
 class FMAMBlock(nn.Module):
-    def __init__(self, c, ffn_dim):
+    def __init__(self, c, ffn_dim, keys="query"):
         super().__init__()
+        self.keys = keys
         self.query = nn.Linear(c, c, bias=False)
         self.key = nn.Linear(c, c, bias=False)
         self.value = nn.Linear(c, c, bias=False)
         self.ffn = MLPBlock(c, ffn_dim, act=nn.ReLU)
 
     def forward(self, f, fs, m, tau):
-        """f: query features, fs: support features, m: M'; all (B, G*G, C)."""
+        """f: query features, fs: support features, m: M'; all (B, G*G, C). The keys mask the query's own
+        features (cfg.fmad_keys "query", the paper's Eq. 7) or the support's ("support")."""
         q = self.query(f)
-        k = self.key(m * fs)
+        k = self.key(m * (f if self.keys == "query" else fs))
         v = self.value(m)
         a = torch.softmax(F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(1, 2) / tau, dim=-1)
         f1 = instance_norm_tokens((a @ v) * f)  # "multiply & norm"
@@ -195,7 +197,7 @@ class FMADLevel(nn.Module):
         super().__init__()
         c = cfg.channels
         # FMAD off: an empty list, so the state dict has no fmad.levels.L.blocks.* (the spec's ablation).
-        self.blocks = nn.ModuleList(FMAMBlock(c, cfg.fmad_ffn_dim) for _ in range(cfg.fmad_blocks if cfg.fmad else 0))
+        self.blocks = nn.ModuleList(FMAMBlock(c, cfg.fmad_ffn_dim, cfg.fmad_keys) for _ in range(cfg.fmad_blocks if cfg.fmad else 0))
         self.conv1 = nn.Conv2d(c, cfg.mid, 3, padding=1, bias=False)
         self.conv2 = nn.Conv2d(cfg.mid, cfg.mid, 3, padding=1, bias=False)
 
