@@ -19,16 +19,17 @@ public struct FMAMBlock: Module {
         self.keys = keys
     }
 
-    /// features, support (N, C; the support is not read when the keys are the query's); the prior as a column p (N, 1) -> (N, C) for a G x G grid (N = G²).
+    /// features (N, C), the support's (N, C; needed only when the keys are the support's), the prior as a column
+    /// p (N, 1) -> (N, C) for a G x G grid (N = G²).
     ///
     /// M' (N, C) is p repeated over the channels, so the values V = M' W_Vᵀ are rank one: V = p wᵀ with
     /// w = W_V 1 (row sums). Then A V = (A p) wᵀ: a matrix-vector product instead of an N x N x C GEMM, and
     /// in the backward dA = (g w) pᵀ, an outer product instead of another (the twin computes the same maths
     /// as written in the paper; the parity tests hold the two to 1e-4).
-    func callAsFunction(features f: Variable, support fs: Variable, prior p: Variable, grid g: Int) -> Variable {
+    func callAsFunction(features f: Variable, support fs: Variable?, prior p: Variable, grid g: Int) -> Variable {
         let prof = Profiler.shared
         let attended = prof.measure("fmam attention") { () -> Variable in
-            let q = query(f).l2Normalized(), k = key(p * (keys == .query ? f : fs)).l2Normalized()
+            let q = query(f).l2Normalized(), k = key(p * (keys == .query ? f : fs!)).l2Normalized()
             // The 1/tau scale rides on the GEMM: no extra pass over the N x N logits, forward or backward.
             let attention = Variable.matmul(q, k, transposeB: true, alpha: 1 / temperature).softmax(axis: -1)
             let w = value.weight.sum(axes: [1]).reshaped([1, -1])  // (1, C)
@@ -65,7 +66,7 @@ public struct FMADLevel: Module {
         var x = query
         if !blocks.isEmpty {
             let tokens = { (v: Variable) in v.reshaped([c, g * g]).permuted([1, 0]) }
-            let fs = blocks[0].keys == .support ? tokens(support) : support
+            let fs = blocks[0].keys == .support ? tokens(support) : nil
             var f = tokens(query)
             for block in blocks { f = block(features: f, support: fs, prior: m, grid: g) }
             x = f.permuted([1, 0]).reshaped([1, c, g, g])
