@@ -1,14 +1,19 @@
-/// A plain line chart as a PNG-ready RGB image: one polyline per series over a shared x (0..<count) and y
-/// range, light grid lines, and the y range's ends and the last x written in a small built-in digit font.
-/// Enough to look at a loss curve; no layout engine.
+/// A plain line chart as a PNG-ready RGB image: one polyline per series over a shared x (1...count) and y
+/// range, light grid lines, the y range's ends and the last x, a legend of the labelled series and the x axis's
+/// name, in a small built-in 3 x 5 font. Enough to look at a loss curve; no layout engine.
 public enum LineChart {
     public struct Series {
         public let values: [Double]
         public let colour: RGB
-        public init(_ values: [Double], colour: RGB) { (self.values, self.colour) = (values, colour) }
+        /// The series' name in the legend (none when nil).
+        public let label: String?
+        public init(_ values: [Double], colour: RGB, label: String? = nil) {
+            (self.values, self.colour, self.label) = (values, colour, label)
+        }
     }
 
-    public static func render(_ series: [Series], width: Int = 640, height: Int = 360) -> Image8 {
+    /// `xLabel`: the x axis's name, written under it (e.g. "epoch").
+    public static func render(_ series: [Series], xLabel: String? = nil, width: Int = 640, height: Int = 360) -> Image8 {
         var image = Image8(width: width, height: height, channels: 3, fill: 255)
         let finite = series.flatMap(\.values).filter(\.isFinite)
         let count = series.map(\.values.count).max() ?? 0
@@ -37,6 +42,15 @@ public enum LineChart {
         text(&image, format(lo0), x: 2, y: py(lo0) - 3, axis)
         text(&image, "1", x: left - 2, y: bottom + 8, axis)
         text(&image, String(count), x: right - 4 * String(count).count, y: bottom + 8, axis)
+        if let xLabel { text(&image, xLabel.uppercased(), x: (left + right - 8 * xLabel.count) / 2, y: bottom + 8, axis) }
+        // The legend, top right: a swatch and the label per labelled series.
+        let labelled = series.filter { $0.label != nil }
+        let legendWidth = 8 * (labelled.map { $0.label!.count }.max() ?? 0) + 22
+        for (k, s) in labelled.enumerated() {
+            let y = top + 6 + 14 * k, x = right - legendWidth
+            for dx in 0..<14 { for dy in -1...1 { image.setPixel(x: x + dx, y: y + 4 + dy, s.colour) } }
+            text(&image, s.label!.uppercased(), x: x + 20, y: y, axis)
+        }
         return image
     }
 
@@ -54,11 +68,18 @@ public enum LineChart {
         return s.count > 8 ? String(s.prefix(8)) : s
     }
 
-    /// 3 x 5 glyphs for digits, '.', '-' (rows top to bottom, 3 bits each, most significant bit left).
+    /// 3 x 5 glyphs for digits, '.', '-', 'e' (numbers' exponents) and capitals (labels are drawn in capitals;
+    /// rows top to bottom, 3 bits each, most significant bit left; a space and unknown characters are blank).
     private static let glyphs: [Character: [UInt8]] = [
         "0": [7, 5, 5, 5, 7], "1": [2, 6, 2, 2, 7], "2": [7, 1, 7, 4, 7], "3": [7, 1, 7, 1, 7], "4": [5, 5, 7, 1, 1],
         "5": [7, 4, 7, 1, 7], "6": [7, 4, 7, 5, 7], "7": [7, 1, 1, 1, 1], "8": [7, 5, 7, 5, 7], "9": [7, 5, 7, 1, 7],
         ".": [0, 0, 0, 0, 2], "-": [0, 0, 7, 0, 0], "e": [0, 7, 7, 4, 7],
+        "A": [2, 5, 7, 5, 5], "B": [6, 5, 6, 5, 6], "C": [3, 4, 4, 4, 3], "D": [6, 5, 5, 5, 6], "E": [7, 4, 6, 4, 7],
+        "F": [7, 4, 6, 4, 4], "G": [3, 4, 5, 5, 3], "H": [5, 5, 7, 5, 5], "I": [7, 2, 2, 2, 7], "J": [1, 1, 1, 5, 2],
+        "K": [5, 5, 6, 5, 5], "L": [4, 4, 4, 4, 7], "M": [5, 7, 7, 5, 5], "N": [6, 5, 5, 5, 5], "O": [2, 5, 5, 5, 2],
+        "P": [6, 5, 6, 4, 4], "Q": [2, 5, 5, 6, 3], "R": [6, 5, 6, 5, 5], "S": [3, 4, 2, 1, 6], "T": [7, 2, 2, 2, 2],
+        "U": [5, 5, 5, 5, 7], "V": [5, 5, 5, 5, 2], "W": [5, 5, 7, 7, 5], "X": [5, 5, 2, 5, 5], "Y": [5, 5, 2, 2, 2],
+        "Z": [7, 1, 2, 4, 7],
     ]
 
     private static func text(_ image: inout Image8, _ s: String, x: Int, y: Int, _ c: RGB) {

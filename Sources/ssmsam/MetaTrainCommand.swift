@@ -138,10 +138,13 @@ struct MetaTrainCommand: ParsableCommand {
                 // on its own scale.
                 let h = learner.history
                 try ImageIO.writePNG(LineChart.render([
-                    .init(h.map { Double($0.outerLoss) }, colour: .red), .init(h.map { Double($0.queryLoss) }, colour: RGB(40, 90, 220)),
-                    .init(h.map { Double($0.supportLoss) }, colour: .green)]), to: run.appendingPathComponent("loss.png"))
+                    .init(h.map { Double($0.outerLoss) }, colour: .red, label: "outer loss"),
+                    .init(h.map { Double($0.queryLoss) }, colour: RGB(40, 90, 220), label: "query loss"),
+                    .init(h.map { Double($0.supportLoss) }, colour: .green, label: "support loss")], xLabel: "epoch"),
+                    to: run.appendingPathComponent("loss.png"))
                 if !validation.isEmpty {
-                    try ImageIO.writePNG(LineChart.render([.init(h.map { Double($0.validation?.dice ?? .nan) }, colour: RGB(240, 140, 20))]),
+                    try ImageIO.writePNG(LineChart.render([.init(h.map { Double($0.validation?.dice ?? .nan) }, colour: RGB(240, 140, 20),
+                                                                 label: "validation dice")], xLabel: "epoch"),
                                          to: run.appendingPathComponent("validation.png"))
                 }
                 let elapsed = Date().timeIntervalSince(start), done = learner.epoch - first

@@ -24,4 +24,18 @@ final class LineChartTests: XCTestCase {
         XCTAssertLessThanOrEqual(greenRows.count, 6)
         XCTAssertEqual(LineChart.render([], width: 10, height: 10).pixels, [UInt8](repeating: 255, count: 300), "no data: a blank chart")
     }
+
+    func testALabelledSeriesGetsALegendSwatchTopRight() {
+        let falling = [1.0, 0.8, 0.7, 0.65, 0.6]
+        func redTopRight(_ image: Image8) -> Int {
+            var n = 0
+            for y in 12..<32 { for x in 120..<188 where image[x, y, 0] == RGB.red.r && image[x, y, 1] == RGB.red.g && image[x, y, 2] == RGB.red.b { n += 1 } }
+            return n
+        }
+        let plain = LineChart.render([.init(falling, colour: .red)], width: 200, height: 120)
+        let labelled = LineChart.render([.init(falling, colour: .red, label: "loss")], xLabel: "epoch", width: 200, height: 120)
+        XCTAssertEqual(redTopRight(plain), 0, "the falling curve itself stays out of the legend's corner")
+        XCTAssertGreaterThan(redTopRight(labelled), 20, "the legend's swatch in the series' colour")
+        XCTAssertNotEqual(plain.pixels, labelled.pixels)
+    }
 }
