@@ -16,7 +16,7 @@
 # resumed), EPOCHS (8), STEPS (3), CHUNKS (3), CALIBRATE=ETA (the meta-trained variants start their learned rates
 # at ETA / each tensor's gradient RMS: meta-train --calibrate-rates ETA), FROM_ZOO=1 (the ssmsam rows are the catalogue's entries
 # zoo/ssmsam/mobile-<organ>/1.0.0, meta-trained with these very settings by make_ssmsam_zoo_entries.sh, instead of
-# new runs). Writes WORK/ABLATION/table.md and record.json; prints the table and the meta-training wall times.
+# new runs; those entries have FMAM's keys on the support's features, new runs the query's: README, few-shot results). Writes WORK/ABLATION/table.md and record.json; prints the table and the meta-training wall times.
 # Needs a release build (scripts/setup) and ../shared/data/abdomen-ct. About 10 min per meta-trained run on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
