@@ -26,7 +26,7 @@ public struct EpisodePlan: Codable, Equatable {
     /// The seed of fresh heads when there is no initial model, and whether they have FMAM blocks.
     public var headSeed: UInt64
     public var fmad: Bool
-    /// FMAM's key features of fresh heads; nil in a plan written before the choice existed (they were the support's).
+    /// FMAM's key features of fresh heads; nil in a plan written before the choice existed (`FMADKeys.unrecorded`).
     public var fmadKeys: FMADKeys?
     public var metaLearner: MetaLearnerConfig
     public var testOrgan: String

@@ -10,4 +10,8 @@ public enum FMADKeys: String, Codable, CaseIterable, Sendable {
     case query
     /// K = (M' ⊙ F_support) W_K: the toolkit's first FMAD (models from before 2026-12-04).
     case support
+
+    /// What a config, twin config or episode plan without `fmad_keys` means: it was written before the choice
+    /// existed, when the keys were always the support's.
+    public static let unrecorded = FMADKeys.support
 }

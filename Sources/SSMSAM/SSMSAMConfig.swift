@@ -42,15 +42,14 @@ public struct SSMSAMConfig: Codable, Equatable, Sendable {
         case headWidth = "head_width", positivePoints = "positive_points", negativePoints = "negative_points"
     }
 
-    /// Reads every key; a config written before `fmad_keys` existed has none and means `.support` (what those
-    /// models were trained with).
+    /// Reads every key; a config written before `fmad_keys` existed has none (`FMADKeys.unrecorded`).
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         base = try c.decode(SAMConfig.self, forKey: .base)
         adapters = try c.decode(Bool.self, forKey: .adapters)
         fmad = try c.decode(Bool.self, forKey: .fmad)
         fmadBlocks = try c.decode(Int.self, forKey: .fmadBlocks)
-        fmadKeys = try c.decodeIfPresent(FMADKeys.self, forKey: .fmadKeys) ?? .support
+        fmadKeys = try c.decodeIfPresent(FMADKeys.self, forKey: .fmadKeys) ?? .unrecorded
         temperature = try c.decode(Float.self, forKey: .temperature)
         maskSigma = try c.decode(Float.self, forKey: .maskSigma)
         globalQueries = try c.decode(Int.self, forKey: .globalQueries)

@@ -40,14 +40,13 @@ extension SSMSAMConfig {
         adapters = try value("adapters", Bool.self)
         fmad = try value("fmad", Bool.self)
         fmadBlocks = Int(try number("fmad_blocks"))
-        // A twin config from before fmad_keys was trained with the support's features as keys.
         if let keys = json["fmad_keys"] {
             guard let name = keys as? String, let k = FMADKeys(rawValue: name) else {
                 throw ToolkitError(.invalidFile, subject: "twin config", "field fmad_keys is \(keys); expected one of \(FMADKeys.allCases.map(\.rawValue))")
             }
             fmadKeys = k
         } else {
-            fmadKeys = .support
+            fmadKeys = .unrecorded
         }
         headWidth = Int(try number("mid"))
         temperature = Float(try number("tau"))

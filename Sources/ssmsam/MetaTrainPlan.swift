@@ -39,7 +39,7 @@ extension MetaTrainCommand {
         let sam = try SAMModelStore.load(base)
         var modelConfig = SSMSAMConfig(base: sam.config)
         if plan.map({ !$0.fmad }) ?? noFmad { modelConfig.fmad = false }
-        modelConfig.fmadKeys = plan.map { $0.fmadKeys ?? .support } ?? fmadKeys
+        modelConfig.fmadKeys = plan.map { $0.fmadKeys ?? .unrecorded } ?? fmadKeys
         let model = try SSMSAMModel(base: sam, config: modelConfig)
         try model.initializeHeads(seed: plan?.headSeed ?? seed)
         model.assignNames()

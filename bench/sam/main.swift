@@ -40,8 +40,9 @@ func runEncoder(_ args: [String]) throws {
     times.sort()
     // vit_b figure of performance.md (scaled by depth); MobileSAM's by torch.utils.flop_counter (bench/README.md).
     let gflop = model.config.kind == .tinyViT ? 77.54 : 972.08 * Double(model.config.encoder.depth) / 12
+    let middle = median(times)!
     print(String(format: "toolkit encoder: median %.2f s (min %.2f, max %.2f) over %d runs, %.1f GFLOP/s, %@, GEMM %@",
-                 median(times)!, times.first!, times.last!, times.count, gflop / median(times)!,
+                 middle, times.first!, times.last!, times.count, gflop / middle,
                  model.precision.rawValue, BLAS.gemm.engineLine))
     if Profiler.shared.enabled {
         print("per-stage profile over the timed runs (SSMSAM_PROFILE=1):")
