@@ -24,6 +24,26 @@ final class ReducedPrecisionTests: XCTestCase {
         XCTAssertTrue(nanBack.isNaN, "NaN must stay NaN")
     }
 
+    /// The conversion runs 16 lanes wide where the CPU has AVX-512 and one value at a time for the tail: both
+    /// give torch's bits, whichever lane or tail a value lands in (one value alone, and the array shifted by 1..15).
+    func testEveryLaneAndTheTailRoundLikeTorch() throws {
+        let f = try Fixture("bf16")
+        let values = try f.tensor("in.values").data, expected = try f.tensor("bits").data.map { UInt16($0) }
+        for i in values.indices {
+            var one: UInt16 = 0
+            ssm_f32_to_bf16([values[i]], &one, 1)
+            XCTAssertEqual(one, expected[i], "bf16 of \(values[i]) alone")
+        }
+        for shift in 1..<16 {
+            let part = Array(values[shift...])
+            var bits = [UInt16](repeating: 0, count: part.count)
+            ssm_f32_to_bf16(part, &bits, part.count)
+            if let i = bits.indices.first(where: { bits[$0] != expected[shift + $0] }) {
+                XCTFail("shifted by \(shift): bf16 of \(part[i]) is 0x\(String(bits[i], radix: 16)), torch 0x\(String(expected[shift + i], radix: 16))")
+            }
+        }
+    }
+
     func testRefusalNamesWhatIsMissing() {
         let plain = CPUInfo(brand: "Old CPU", flags: ["avx2", "fma"], osSavesYMM: true, osSavesZMM: false)
         let reason = GEMMPrecision.unsupportedReason(.bf16, cpu: plain)
