@@ -10,7 +10,8 @@ import MedicalData
 /// method through `DiceScorer` (the only holder of query labels). Writes into the output folder:
 /// `record.json`, `prediction_<organ>.nii.gz` (the primary method) and `prediction_<organ>_<method>.nii.gz`
 /// (the others) on the input's grid and header, and `panels/<organ>_chunk<i>.png` (support with its mask |
-/// query | prediction | label of the chunk's middle query), drawn after every prediction of the organ is made.
+/// query | every method's prediction | label of the chunk's middle query, each captioned), drawn after every
+/// prediction of the organ is made.
 public struct EvaluationRunner {
     /// What the record says about the run that the runner cannot know itself.
     public struct RunInfo {
@@ -105,7 +106,7 @@ public struct EvaluationRunner {
             let truth = try NIfTIReader.readLabels(labels, matching: volume)
             let id = try labelMap.id(of: name)
             try writePanels(organ: name, episodes: episodes, volume: volume, supportVolume: supportImages, truth: truth, id: id,
-                            prediction: predictions[first] ?? [:], bank: bank, into: work.appendingPathComponent("panels"))
+                            predictions: methodNames.map { ($0, predictions[$0] ?? [:]) }, bank: bank, into: work.appendingPathComponent("panels"))
             for n in methodNames {
                 let file = n == first ? "prediction_\(name).nii.gz" : "prediction_\(name)_\(n).nii.gz"
                 try writePrediction(predictions[n] ?? [:], id: id, volume: volume, to: work.appendingPathComponent(file))
@@ -156,23 +157,29 @@ public struct EvaluationRunner {
         try NIfTIWriter.writeLabels(lv, like: series ? self.labels : image, to: url)
     }
 
+    /// One PNG per chunk, of its middle query: support with its mask | query | each method's prediction (in the
+    /// methods' order, the primary first, captioned with its name and its Dice on that slice) | label.
     private func writePanels(organ: String, episodes: [Episode], volume: Volume, supportVolume: Volume, truth: LabelVolume, id: Int32,
-                             prediction: [Int: [UInt8]], bank: SliceBank, into dir: URL) throws {
+                             predictions: [(method: String, masks: [Int: [UInt8]])], bank: SliceBank, into dir: URL) throws {
         for e in episodes {
             guard !e.queries.isEmpty else { continue }
             let q = e.queries[e.queries.count / 2]
             let (w, h) = (q.image.width, q.image.height)
             func shown(_ m: [UInt8], _ w: Int, _ h: Int) -> [UInt8] { SliceRenderer.display(m, width: w, height: h).map { $0 != 0 ? 255 : 0 } }
+            let zoom = max(1, 256 / max(w, h))
             let support = try bank.image(e.support.image, of: supportVolume).tinted(mask: shown(e.support.mask, e.support.image.width, e.support.image.height),
                                                                           colour: .orange, alpha: 0.45)
             let query = try bank.image(q.image, of: volume)
-            let predicted = shown(prediction[q.index] ?? [UInt8](repeating: 0, count: w * h), w, h)
-            let label = shown(truth.mask(slice: q.index, label: id), w, h)
-            let panels = [support, query, try query.highlighted(mask: predicted, fill: .cyan, outline: .cyan),
-                          try query.highlighted(mask: label, fill: .orange, outline: .orange)]
-            let zoom = max(1, 256 / max(w, h))
-            try ImageIO.writePNG(Image8.sideBySide(panels.map { $0.zoomed(zoom) }, gap: 6),
-                                 to: dir.appendingPathComponent("\(organ)_chunk\(e.chunk).png"))
+            let truthMask = truth.mask(slice: q.index, label: id)
+            var panels = [support.zoomed(zoom).captioned("support \(e.support.index)"), query.zoomed(zoom).captioned("query \(q.index)")]
+            for (method, masks) in predictions {
+                let predicted = masks[q.index] ?? [UInt8](repeating: 0, count: w * h)
+                let dice = try Dice.of(prediction: predicted, truth: truthMask)
+                panels.append(try query.highlighted(mask: shown(predicted, w, h), fill: .cyan, outline: .cyan).zoomed(zoom)
+                    .captioned("\(method) \(String(format: "%.2f", dice))"))
+            }
+            panels.append(try query.highlighted(mask: shown(truthMask, w, h), fill: .orange, outline: .orange).zoomed(zoom).captioned("label"))
+            try ImageIO.writePNG(Image8.sideBySide(panels, gap: 6), to: dir.appendingPathComponent("\(organ)_chunk\(e.chunk).png"))
         }
     }
 }

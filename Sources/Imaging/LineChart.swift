@@ -1,6 +1,6 @@
 /// A plain line chart as a PNG-ready RGB image: one polyline per series over a shared x (1...count) and y
 /// range, light grid lines, the y range's ends and the last x, a legend of the labelled series and the x axis's
-/// name, in a small built-in 3 x 5 font. Enough to look at a loss curve; no layout engine.
+/// name, in `PixelFont`. Enough to look at a loss curve; no layout engine.
 public enum LineChart {
     public struct Series {
         public let values: [Double]
@@ -68,26 +68,7 @@ public enum LineChart {
         return s.count > 8 ? String(s.prefix(8)) : s
     }
 
-    /// 3 x 5 glyphs for digits, '.', '-', 'e' (numbers' exponents) and capitals (labels are drawn in capitals;
-    /// rows top to bottom, 3 bits each, most significant bit left; a space and unknown characters are blank).
-    private static let glyphs: [Character: [UInt8]] = [
-        "0": [7, 5, 5, 5, 7], "1": [2, 6, 2, 2, 7], "2": [7, 1, 7, 4, 7], "3": [7, 1, 7, 1, 7], "4": [5, 5, 7, 1, 1],
-        "5": [7, 4, 7, 1, 7], "6": [7, 4, 7, 5, 7], "7": [7, 1, 1, 1, 1], "8": [7, 5, 7, 5, 7], "9": [7, 5, 7, 1, 7],
-        ".": [0, 0, 0, 0, 2], "-": [0, 0, 7, 0, 0], "e": [0, 7, 7, 4, 7],
-        "A": [2, 5, 7, 5, 5], "B": [6, 5, 6, 5, 6], "C": [3, 4, 4, 4, 3], "D": [6, 5, 5, 5, 6], "E": [7, 4, 6, 4, 7],
-        "F": [7, 4, 6, 4, 4], "G": [3, 4, 5, 5, 3], "H": [5, 5, 7, 5, 5], "I": [7, 2, 2, 2, 7], "J": [1, 1, 1, 5, 2],
-        "K": [5, 5, 6, 5, 5], "L": [4, 4, 4, 4, 7], "M": [5, 7, 7, 5, 5], "N": [6, 5, 5, 5, 5], "O": [2, 5, 5, 5, 2],
-        "P": [6, 5, 6, 4, 4], "Q": [2, 5, 5, 6, 3], "R": [6, 5, 6, 5, 5], "S": [3, 4, 2, 1, 6], "T": [7, 2, 2, 2, 2],
-        "U": [5, 5, 5, 5, 7], "V": [5, 5, 5, 5, 2], "W": [5, 5, 7, 7, 5], "X": [5, 5, 2, 5, 5], "Y": [5, 5, 2, 2, 2],
-        "Z": [7, 1, 2, 4, 7],
-    ]
-
     private static func text(_ image: inout Image8, _ s: String, x: Int, y: Int, _ c: RGB) {
-        for (k, ch) in s.enumerated() {
-            guard let rows = glyphs[ch] else { continue }
-            for (r, bits) in rows.enumerated() { for col in 0..<3 where bits & (4 >> col) != 0 {
-                for dy in 0..<2 { for dx in 0..<2 { image.setPixel(x: x + 8 * k + 2 * col + dx, y: y + 2 * r + dy, c) } }
-            } }
-        }
+        PixelFont.draw(s, on: &image, x: x, y: y, colour: c)
     }
 }

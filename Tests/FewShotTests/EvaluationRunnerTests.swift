@@ -1,4 +1,5 @@
 import FewShot
+import Imaging
 import Foundation
 import MedicalData
 import SAM
@@ -44,7 +45,17 @@ final class EvaluationRunnerTests: XCTestCase {
         XCTAssertEqual(spleen.methods["ssmsam"]?.adaptationSeconds?.count, 2)
         let files = Set(try FileManager.default.contentsOfDirectory(atPath: out.path))
         XCTAssertTrue(files.isSuperset(of: ["record.json", "prediction_spleen.nii.gz", "prediction_spleen_sam_box.nii.gz", "panels"]), "\(files)")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("panels").path).count, 2)
+        let panelFiles = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("panels").path).sorted()
+        XCTAssertEqual(panelFiles.count, 2)
+        // Support | query | the four methods' predictions | label, 6 pixels apart, each under a caption.
+        let panel = try ImageIO.read(out.appendingPathComponent("panels").appendingPathComponent(panelFiles[0]))
+        let column = (panel.width - 6 * 6) / 7
+        XCTAssertEqual(7 * column + 6 * 6, panel.width, "seven columns")
+        for k in 0..<7 {
+            let x0 = k * (column + 6)
+            let captioned = (0..<PixelFont.lineHeight + 8).contains { y in (x0..<x0 + column).contains { panel[$0, y, 0] == 255 && panel[$0, y, 1] == 255 } }
+            XCTAssertTrue(captioned, "column \(k) has a caption")
+        }
         // Dice recomputed from the written file and the label map, over the query slices.
         let truth = try NIfTIReader.readLabels(labels)
         let predicted = try NIfTIReader.readLabels(out.appendingPathComponent("prediction_spleen.nii.gz"))
