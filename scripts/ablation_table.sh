@@ -16,7 +16,10 @@
 # resumed), EPOCHS (8), STEPS (3), CHUNKS (3), CALIBRATE=ETA (the meta-trained variants start their learned rates
 # at ETA / each tensor's gradient RMS: meta-train --calibrate-rates ETA), FROM_ZOO=1 (the ssmsam rows are the catalogue's entries
 # zoo/ssmsam/mobile-<organ>/1.0.0, meta-trained with these very settings by make_ssmsam_zoo_entries.sh, instead of
-# new runs; those entries have FMAM's keys on the support's features, new runs the query's: README, few-shot results). Writes WORK/ABLATION/table.md and record.json; prints the table and the meta-training wall times.
+# new runs; those entries have FMAM's keys on the support's features, new runs the query's: README, few-shot results),
+# PRETRAIN=1 (each meta-trained variant starts from the episodic pretraining of its organ, the sssam run: meta-train
+# --init RUN/model.safetensors, its rates calibrated to a first step of RMS CALIBRATE, default 2e-4, the first AdamW
+# step of fine-tuning), NO_FMAD=0 (leave out the two "w/o FMAD" variants). Writes WORK/ABLATION/table.md and record.json; prints the table and the meta-training wall times.
 # Needs a release build (scripts/setup) and ../shared/data/abdomen-ct. About 10 min per meta-trained run on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +28,7 @@ SSMSAM=${SSMSAM:-$ROOT/.build/release/ssmsam}
 DATA=${DATA:-$ROOT/../shared/data/abdomen-ct}
 WORK=${WORK:-/tmp/ssmsam-ablation}
 EPOCHS=${EPOCHS:-8}; STEPS=${STEPS:-3}; CHUNKS=${CHUNKS:-3}
+[[ "${PRETRAIN:-0}" == 1 ]] && CALIBRATE=${CALIBRATE:-2e-4}
 ORGANS=("${@:-liver spleen left_kidney right_kidney}")
 read -r -a ORGANS <<<"${ORGANS[*]}"
 mkdir -p "$WORK"
@@ -38,6 +42,9 @@ train() { # RUN ORGAN FLAGS...
   "$SSMSAM" meta-train --base mobile_sam "${scan[@]}" --preset totalseg --test-organ "$organ" --setting 1 \
     --epochs "$EPOCHS" --steps "$STEPS" --queries 2 --chunks "$CHUNKS" --seed 0 "$@" --out "$run" \
     $([[ -f "$run/state.safetensors" ]] && echo --resume)
+}
+pretrained() { # VARIANT: with PRETRAIN=1, meta-training starts from that variant's episodic pretraining of this organ
+  if [[ "${PRETRAIN:-0}" == 1 ]]; then echo --init "$WORK/$1-$organ/model.safetensors"; fi
 }
 entry_name() { case "$1" in left_kidney) echo kidney_left;; right_kidney) echo kidney_right;; *) echo "$1";; esac; }
 
@@ -55,20 +62,27 @@ for organ in "${ORGANS[@]}"; do
     "$SSMSAM" zoo list | grep -q "^$id@1.0.0" || "$SSMSAM" zoo install "zoo/ssmsam/mobile-$(entry_name "$organ")/1.0.0" | tail -1
     ssmsam_model="zoo:$id@1.0.0"
   else
-    train "$WORK/ssmsam-$organ" "$organ" ${CALIBRATE:+--calibrate-rates "$CALIBRATE"}
+    if [[ "${PRETRAIN:-0}" == 1 ]]; then train "$WORK/sssam-$organ" "$organ" --no-meta; fi
+    train "$WORK/ssmsam-$organ" "$organ" $(pretrained sssam) ${CALIBRATE:+--calibrate-rates "$CALIBRATE"}
     ssmsam_model="$WORK/ssmsam-$organ"
   fi
-  train "$WORK/ssmsam_no_fmad-$organ" "$organ" --no-fmad ${CALIBRATE:+--calibrate-rates "$CALIBRATE"}
   train "$WORK/sssam-$organ" "$organ" --no-meta
-  train "$WORK/sssam_no_fmad-$organ" "$organ" --no-meta --no-fmad
+  if [[ "${NO_FMAD:-1}" == 1 ]]; then
+    train "$WORK/sssam_no_fmad-$organ" "$organ" --no-meta --no-fmad
+    train "$WORK/ssmsam_no_fmad-$organ" "$organ" --no-fmad $(pretrained sssam_no_fmad) ${CALIBRATE:+--calibrate-rates "$CALIBRATE"}
+  fi
   add ssmsam "$organ" "$ssmsam_model"; add ssmsam+ft "$organ" "$ssmsam_model"
-  for v in ssmsam_no_fmad sssam sssam_no_fmad; do add "$v" "$organ" "$WORK/$v-$organ"; done
+  for v in ssmsam_no_fmad sssam sssam_no_fmad; do
+    if [[ -f "$WORK/$v-$organ/run.json" ]]; then add "$v" "$organ" "$WORK/$v-$organ"; fi
+  done
   add fresh+ft "$organ" "$WORK/fresh.safetensors"
 done
 
 organ_list=$(IFS=,; echo "${ORGANS[*]}")
 variants=()
-for v in ssmsam ssmsam+ft ssmsam_no_fmad sssam sssam_no_fmad fresh+ft; do variants+=(--variant "$v=${rows[$v]}"); done
+for v in ssmsam ssmsam+ft ssmsam_no_fmad sssam sssam_no_fmad fresh+ft; do
+  if [[ -n "${rows[$v]:-}" ]]; then variants+=(--variant "$v=${rows[$v]}"); fi
+done
 rm -rf "$WORK/ABLATION"
 "$SSMSAM" ablate "${variants[@]}" "${scan[@]}" --organs "$organ_list" --chunks "$CHUNKS" --out "$WORK/ABLATION"
 echo "meta-training wall seconds (this machine, per run):"
