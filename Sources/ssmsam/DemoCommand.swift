@@ -111,22 +111,26 @@ struct DemoCommand: ParsableCommand {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             let shown = { (m: [UInt8]) in SliceRenderer.display(m, width: w, height: h) }
             let q = try bank.image(query, of: ct)
-            let panels = [try bank.image(support, of: ct).tinted(mask: shown(episode.support.mask), colour: .orange, alpha: 0.45),
-                          try q.highlighted(mask: shown(ssmMask), fill: .cyan, outline: .cyan),
-                          try q.highlighted(mask: shown(samMask(.box)), fill: .yellow, outline: .yellow),
-                          try q.highlighted(mask: shown(queryLabel), fill: .orange, outline: .orange)]
+            let (ssmDice, boxDice) = (try Dice.of(prediction: ssmMask, truth: queryLabel), try Dice.of(prediction: samMask(.box), truth: queryLabel))
+            let panels = [try bank.image(support, of: ct).tinted(mask: shown(episode.support.mask), colour: .orange, alpha: 0.45).zoomed(zoom)
+                              .captioned("support \(sk) + label"),
+                          try q.highlighted(mask: shown(ssmMask), fill: .cyan, outline: .cyan).zoomed(zoom)
+                              .captioned(String(format: "SSM-SAM %.3f", ssmDice)),
+                          try q.highlighted(mask: shown(samMask(.box)), fill: .yellow, outline: .yellow).zoomed(zoom)
+                              .captioned(String(format: "SAM box %.3f", boxDice)),
+                          try q.highlighted(mask: shown(queryLabel), fill: .orange, outline: .orange).zoomed(zoom)
+                              .captioned("query \(qk) label")]
             let out = dir.appendingPathComponent("side_by_side.png")
-            try ImageIO.writePNG(Image8.sideBySide(panels.map { $0.zoomed(zoom) }, gap: 6), to: out)
+            try ImageIO.writePNG(Image8.sideBySide(panels, gap: 6), to: out)
             print("\(source): \(organ), support slice \(sk) with its label, query slice \(qk) (range \(range.lowerBound)-\(range.upperBound)), \(w) x \(h) px")
             let installedNote = self.ssmModel == nil ? " (installed in the zoo; --fresh-heads for fresh heads)" : ""
             print("SSM-SAM: " + (ssmModel.map { "\($0)\(installedNote), " } ?? "fresh heads (seed \(seed)) on \(model), ")
                   + (rates.map { "online optimiser, \($0.steps) learned steps" } ?? "\(steps) AdamW fine-tuning steps at \(learningRate)")
                   + String(format: ", adapted in %.1f s", ssmMethod.adaptationSeconds.first ?? 0))
             print(String(format: "Dice on the query: SSM-SAM %.4f | SAM from the support: box %.4f, point %.4f, mask %.4f",
-                         try Dice.of(prediction: ssmMask, truth: queryLabel), try Dice.of(prediction: samMask(.box), truth: queryLabel),
-                         try Dice.of(prediction: samMask(.deepestPoint), truth: queryLabel), try Dice.of(prediction: samMask(.mask), truth: queryLabel)))
+                         ssmDice, boxDice, try Dice.of(prediction: samMask(.deepestPoint), truth: queryLabel), try Dice.of(prediction: samMask(.mask), truth: queryLabel)))
             print(String(format: "time: SSM-SAM %.1f s (encoder passes included), total %.1f s", ssmSeconds, Date().timeIntervalSince(start)))
-            print("wrote \(out.path) (support + label | SSM-SAM | SAM box | query label)")
+            print("wrote \(out.path) (support + label | SSM-SAM | SAM box | query label, each captioned with its Dice)")
         }
     }
 
