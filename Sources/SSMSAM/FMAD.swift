@@ -66,7 +66,8 @@ public struct FMADLevel: Module {
         var x = query
         if !blocks.isEmpty {
             let tokens = { (v: Variable) in v.reshaped([c, g * g]).permuted([1, 0]) }
-            let fs = blocks[0].keys == .support ? tokens(support) : nil
+            // The support's tokens only when some block keys on them (every block shares the level's choice today).
+            let fs = blocks.contains { $0.keys == .support } ? tokens(support) : nil
             var f = tokens(query)
             for block in blocks { f = block(features: f, support: fs, prior: m, grid: g) }
             x = f.permuted([1, 0]).reshaped([1, c, g, g])
