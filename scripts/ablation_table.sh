@@ -19,7 +19,8 @@
 # new runs; those entries have FMAM's keys on the support's features, new runs the query's: README, few-shot results),
 # PRETRAIN=1 (each meta-trained variant starts from the episodic pretraining of its organ, the sssam run: meta-train
 # --init RUN/model.safetensors, its rates calibrated to a first step of RMS CALIBRATE, default 2e-4, the first AdamW
-# step of fine-tuning), NO_FMAD=0 (leave out the two "w/o FMAD" variants). Writes WORK/ABLATION/table.md and record.json; prints the table and the meta-training wall times.
+# step of fine-tuning), EACH_STEP=1 (with CALIBRATE or PRETRAIN: every inner step calibrated where it is taken,
+# meta-train --calibrate-each-step), NO_FMAD=0 (leave out the two "w/o FMAD" variants). Writes WORK/ABLATION/table.md and record.json; prints the table and the meta-training wall times.
 # Needs a release build (scripts/setup) and ../shared/data/abdomen-ct. About 10 min per meta-trained run on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +47,7 @@ train() { # RUN ORGAN FLAGS...
 pretrained() { # VARIANT: with PRETRAIN=1, meta-training starts from that variant's episodic pretraining of this organ
   if [[ "${PRETRAIN:-0}" == 1 ]]; then echo --init "$WORK/$1-$organ/model.safetensors"; fi
 }
+each_step() { if [[ -n "${CALIBRATE:-}" && "${EACH_STEP:-0}" == 1 ]]; then echo --calibrate-each-step; fi; }
 entry_name() { case "$1" in left_kidney) echo kidney_left;; right_kidney) echo kidney_right;; *) echo "$1";; esac; }
 
 if [[ "${FROM_ZOO:-0}" == 1 ]]; then
@@ -63,13 +65,13 @@ for organ in "${ORGANS[@]}"; do
     ssmsam_model="zoo:$id@1.0.0"
   else
     if [[ "${PRETRAIN:-0}" == 1 ]]; then train "$WORK/sssam-$organ" "$organ" --no-meta; fi
-    train "$WORK/ssmsam-$organ" "$organ" $(pretrained sssam) ${CALIBRATE:+--calibrate-rates "$CALIBRATE"}
+    train "$WORK/ssmsam-$organ" "$organ" $(pretrained sssam) ${CALIBRATE:+--calibrate-rates "$CALIBRATE"} $(each_step)
     ssmsam_model="$WORK/ssmsam-$organ"
   fi
   train "$WORK/sssam-$organ" "$organ" --no-meta
   if [[ "${NO_FMAD:-1}" == 1 ]]; then
     train "$WORK/sssam_no_fmad-$organ" "$organ" --no-meta --no-fmad
-    train "$WORK/ssmsam_no_fmad-$organ" "$organ" --no-fmad $(pretrained sssam_no_fmad) ${CALIBRATE:+--calibrate-rates "$CALIBRATE"}
+    train "$WORK/ssmsam_no_fmad-$organ" "$organ" --no-fmad $(pretrained sssam_no_fmad) ${CALIBRATE:+--calibrate-rates "$CALIBRATE"} $(each_step)
   fi
   add ssmsam "$organ" "$ssmsam_model"; add ssmsam+ft "$organ" "$ssmsam_model"
   for v in ssmsam_no_fmad sssam sssam_no_fmad; do

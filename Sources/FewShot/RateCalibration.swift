@@ -21,25 +21,43 @@ public enum RateCalibration {
 
     /// Rates for `model`'s trainable tensors, `steps` per tensor, from the support gradients of `episodes` at
     /// the model's current θ (which is left unchanged).
+    ///
+    /// `eachStep`: calibrate every step at the point it is taken instead of all from θ: step s's rate is η over
+    /// the RMS of the gradient at θ_s, reached by the s steps before it with the rates already calibrated (per
+    /// episode, then averaged like the first). The gradients of the smallest tensors grow once the others have
+    /// moved, and a rate set from θ alone then takes a step far larger than η on them; this keeps every step of
+    /// every tensor at RMS η, as AdamW's steps are about its learning rate.
     public static func rates(model: SSMSAMModel, episodes: [TrainingEpisode], steps: Int, stepSize eta: Float,
-                             plainBCE: Bool = false) throws -> LearnedStepRates {
+                             plainBCE: Bool = false, eachStep: Bool = false) throws -> LearnedStepRates {
         guard eta > 0, eta.isFinite else {
             throw ToolkitError(.invalidArgument, subject: "rate calibration", "the first-step size must be finite and > 0, got \(eta)")
         }
         guard !episodes.isEmpty else { throw ToolkitError(.invalidArgument, subject: "rate calibration", "no episodes") }
         let trainable = model.trainableParameters()
-        let parameters = trainable.map(\.parameter)
-        var meanSquares = [Double](repeating: 0, count: parameters.count)
-        for ep in episodes {
-            try PairGradients.require(ep.support, "support of \(ep.organ)")
-            let (_, grads) = PairGradients.meanLoss(ep.support, model: model, parameters: parameters, plainBCE: plainBCE)
-            for (t, g) in grads.enumerated() {
-                meanSquares[t] += g.data.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(g.count, 1)) / Double(episodes.count)
+        let names = trainable.map(\.name), parameters = trainable.map(\.parameter)
+        let theta = model.snapshot(trainableOnly: true)
+        defer { try? model.restore(theta) }
+        var values = [[Float]](repeating: [], count: parameters.count)  // per tensor, the steps calibrated so far
+        for s in 0..<(eachStep ? steps : 1) {
+            var meanSquares = [Double](repeating: 0, count: parameters.count)
+            for ep in episodes {
+                try PairGradients.require(ep.support, "support of \(ep.organ)")
+                if s > 0 {  // to θ_s with the rates of the steps before
+                    var before = try OnlineOptimiser(model: model, rates: try LearnedStepRates(parameterNames: names, values: values))
+                    before.plainBCE = plainBCE
+                    for k in 0..<s { _ = before.step(k, on: ep.support) }
+                }
+                let (_, grads) = PairGradients.meanLoss(ep.support, model: model, parameters: parameters, plainBCE: plainBCE)
+                for (t, g) in grads.enumerated() {
+                    meanSquares[t] += g.data.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(g.count, 1)) / Double(episodes.count)
+                }
+                if s > 0 { try model.restore(theta) }
             }
+            let rates = stepRates(rms: meanSquares.map { Float($0.squareRoot()) }, stepSize: eta)
+            for t in values.indices { values[t].append(rates[t]) }
         }
-        let rms = meanSquares.map { Float($0.squareRoot()) }
-        return try LearnedStepRates(parameterNames: trainable.map(\.name),
-                                    values: stepRates(rms: rms, stepSize: eta).map { [Float](repeating: $0, count: steps) })
+        if !eachStep { values = values.map { [Float](repeating: $0[0], count: steps) } }
+        return try LearnedStepRates(parameterNames: names, values: values)
     }
 
     /// α_t = η / max(rms_t, floorFraction · median rms) for each tensor's gradient RMS.

@@ -47,6 +47,7 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "Inner steps S.") var steps = 5
     @Option(help: "Initial inner learning rate alpha of every learned rate (the design's default 1e-3).") var innerRate: Float = 1e-3
     @Option(help: "Initialise each tensor's learned rates so that its first inner step has this root-mean-square size (alpha = ETA / rms of its support gradient on the first meta-batch), instead of one --inner-rate for all. Not with --plan, --plan-out or --no-meta.") var calibrateRates: Float?
+    @Flag(help: "With --calibrate-rates: calibrate every inner step where it is taken (step s from the gradient after the s steps before it), not all from the first.") var calibrateEachStep = false
     @Option(help: "Query slices per task.") var queries = 2
     @Option(help: "Chunks per organ range.") var chunks = 12
     @Option(help: "Meta-batches per epoch.") var batches = 1
@@ -81,6 +82,9 @@ struct MetaTrainCommand: ParsableCommand {
                 throw ValidationError("\(stateURL.path) exists: pass --resume to continue it, or choose another --out")
             }
             let config = planned?.plan.metaLearner ?? learnerConfig()
+            if calibrateEachStep && calibrateRates == nil {
+                throw ValidationError("--calibrate-each-step: give the step size too (--calibrate-rates ETA)")
+            }
             if calibrateRates != nil && (planned != nil || noMeta) {
                 throw ValidationError("--calibrate-rates: not with \(noMeta ? "--no-meta (it learns no rates)" : "--plan (the plan's twin starts from the plan's rates)")")
             }
@@ -91,10 +95,12 @@ struct MetaTrainCommand: ParsableCommand {
             if let eta = calibrateRates, !resume, let source {
                 // The first meta-batch the run trains on; the episode streams are stateless, so training is unchanged.
                 rates = try RateCalibration.rates(model: model, episodes: try MetaLearner.batch(0, epoch: 0, of: source, config: config),
-                                                  steps: config.innerSteps, stepSize: eta, plainBCE: config.plainBCE)
+                                                  steps: config.innerSteps, stepSize: eta, plainBCE: config.plainBCE,
+                                                  eachStep: calibrateEachStep)
                 let values = rates!.names.indices.map { rates!.rate($0, step: 0) }.sorted()
-                print(String(format: "rates calibrated: first inner step of RMS %.3g per tensor; alpha %.3g (min) .. %.3g (median) .. %.3g (max)",
-                             eta, values.first!, values[values.count / 2], values.last!))
+                print("rates calibrated: \(calibrateEachStep ? "every" : "first") inner step of RMS "
+                      + String(format: "%.3g per tensor; alpha %.3g (min) .. %.3g (median) .. %.3g (max)", eta, values.first!,
+                               values[values.count / 2], values.last!) + (calibrateEachStep ? " at step 0" : ""))
             }
             let learner = try MetaLearner(model: model, config: config, rates: rates)
             if resume {
@@ -172,7 +178,12 @@ struct MetaTrainCommand: ParsableCommand {
             ]
             if let planned { (record["plan"], record["plan_sha256"]) = (planned.url.path, planned.sha256) }
             // The rates started from the gradients' scale instead of inner_rate_init (RateCalibration).
-            if let eta = calibrateRates { record["inner_rate_calibration"] = ["first_step_rms": Double(eta), "rule": "alpha = first_step_rms / rms of each tensor's support gradient on the first meta-batch (floored at 1e-3 of the median tensor's)"] }
+            if let eta = calibrateRates {
+                record["inner_rate_calibration"] = ["first_step_rms": Double(eta), "each_step": calibrateEachStep,
+                    "rule": calibrateEachStep
+                        ? "alpha[s] = first_step_rms / rms of each tensor's support gradient after s inner steps with alpha[0..<s], on the first meta-batch (floored at 1e-3 of the median tensor's)"
+                        : "alpha = first_step_rms / rms of each tensor's support gradient on the first meta-batch (floored at 1e-3 of the median tensor's)"]
+            }
             if let i = initModel ?? planned?.plan.initialModel?.path { record["init"] = i }
             try AtomicFile.write(try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys]),
                                  to: run.appendingPathComponent("run.json"))

@@ -112,12 +112,16 @@ final class AdaptationTests: XCTestCase {
         }
     }
 
-    func testCalibratedRatesGiveEveryTensorAFirstStepOfTheGivenSize() throws {
+    /// The tiny model, one support pair as its one episode, and θ before calibration.
+    private func calibrationSetUp() throws -> (model: SSMSAMModel, support: [FewShotPair], episodes: [TrainingEpisode], theta: ParameterSnapshot) {
         let model = try FewShotFixtures.tinyModel()
         let support = try supportPair(model)
-        let episodes = [TrainingEpisode(organ: "organ", support: support, queries: support)]
+        return (model, support, [TrainingEpisode(organ: "organ", support: support, queries: support)], model.snapshot(trainableOnly: true))
+    }
+
+    func testCalibratedRatesGiveEveryTensorAFirstStepOfTheGivenSize() throws {
+        let (model, support, episodes, theta) = try calibrationSetUp()
         let eta: Float = 1e-3
-        let theta = model.snapshot(trainableOnly: true)
         let rates = try RateCalibration.rates(model: model, episodes: episodes, steps: 2, stepSize: eta)
         XCTAssertEqual(model.snapshot(trainableOnly: true), theta, "calibration leaves θ as it was")
         XCTAssertEqual(rates.steps, 2)
@@ -144,6 +148,36 @@ final class AdaptationTests: XCTestCase {
         XCTAssertThrowsError(try RateCalibration.rates(model: model, episodes: episodes, steps: 2, stepSize: 0)) {
             XCTAssertTrue("\($0)".contains("must be finite and > 0"), "\($0)")
         }
+    }
+
+    /// Calibrated at each step: every one of the S steps moves most tensors by RMS η (step s measured from θ_s),
+    /// and the later steps' rates differ from the first's (the gradients change as the heads move).
+    func testRatesCalibratedAtEachStepGiveEveryStepTheGivenSize() throws {
+        let (model, support, episodes, theta) = try calibrationSetUp()
+        let eta: Float = 1e-3
+        let rates = try RateCalibration.rates(model: model, episodes: episodes, steps: 3, stepSize: eta, eachStep: true)
+        XCTAssertEqual(model.snapshot(trainableOnly: true), theta, "calibration leaves θ as it was")
+        let firstOnly = try RateCalibration.rates(model: model, episodes: episodes, steps: 3, stepSize: eta)
+        XCTAssertEqual(rates.names.map { rates.rate($0, step: 0)! }, firstOnly.names.map { firstOnly.rate($0, step: 0)! },
+                       "step 0 is calibrated at θ either way")
+        let optimiser = try OnlineOptimiser(model: model, rates: rates)
+        var changed = 0
+        for s in 0..<3 {
+            let before = model.snapshot(trainableOnly: true)
+            _ = optimiser.step(s, on: support)
+            let after = model.snapshot(trainableOnly: true)
+            var atSize = 0
+            for name in rates.names {
+                let moved = after.values[name]! - before.values[name]!
+                let rms = (moved.data.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(moved.count)).squareRoot()
+                XCTAssertLessThanOrEqual(rms, Double(eta) * 1.001, "step \(s): \(name) moved by RMS \(rms)")
+                if abs(rms - Double(eta)) <= 1e-3 * Double(eta) { atSize += 1 }
+                if s > 0, abs(rates.rate(name, step: s)! - rates.rate(name, step: 0)!) > 1e-3 * rates.rate(name, step: 0)! { changed += 1 }
+            }
+            XCTAssertGreaterThan(atSize, rates.names.count / 2, "step \(s): most tensors step by RMS η")
+        }
+        try model.restore(theta)
+        XCTAssertGreaterThan(changed, 0, "later steps have rates of their own")
     }
 }
 
