@@ -8,12 +8,14 @@ public enum PixelFont {
     /// The width `text` takes when drawn.
     public static func width(of text: String) -> Int { advance * text.count }
 
-    /// Draws `text` with its top-left corner at (`x`, `y`); pixels outside the image are skipped.
-    public static func draw(_ text: String, on image: inout Image8, x: Int, y: Int, colour: RGB) {
+    /// Draws `text` with its top-left corner at (`x`, `y`), `scale` times the base size (1: 8 pixels per
+    /// character); pixels outside the image are skipped.
+    public static func draw(_ text: String, on image: inout Image8, x: Int, y: Int, colour: RGB, scale: Int = 1) {
+        let dot = 2 * Swift.max(scale, 1), step = advance * Swift.max(scale, 1)
         for (k, ch) in text.enumerated() {
             guard let rows = glyphs[ch] else { continue }
             for (r, bits) in rows.enumerated() { for col in 0..<3 where bits & (4 >> col) != 0 {
-                for dy in 0..<2 { for dx in 0..<2 { image.setPixel(x: x + advance * k + 2 * col + dx, y: y + 2 * r + dy, colour) } }
+                for dy in 0..<dot { for dx in 0..<dot { image.setPixel(x: x + step * k + dot * col + dx, y: y + dot * r + dy, colour) } }
             } }
         }
     }
@@ -34,13 +36,15 @@ public enum PixelFont {
 }
 
 extension Image8 {
-    /// The image (as RGB) under a black band holding `caption` in white capitals, left-aligned: a panel's title.
+    /// The image (as RGB) under a black band holding `caption` in white capitals, left-aligned: a panel's title,
+    /// its letters scaled with the panel (one step per 256 pixels of width) so that they stay readable.
     public func captioned(_ caption: String) -> Image8 {
-        let band = PixelFont.lineHeight + 8
+        let scale = Swift.max(1, width / 256)
+        let band = (PixelFont.lineHeight + 8) * scale
         var out = Image8(width: width, height: height + band, channels: 3)
         let rgb = self.rgb()
         for y in 0..<height { for x in 0..<width { for c in 0..<3 { out[x, y + band, c] = rgb[x, y, c] } } }
-        PixelFont.draw(caption.uppercased(), on: &out, x: 4, y: 4, colour: RGB(255, 255, 255))
+        PixelFont.draw(caption.uppercased(), on: &out, x: 4 * scale, y: 4 * scale, colour: RGB(255, 255, 255), scale: scale)
         return out
     }
 }
