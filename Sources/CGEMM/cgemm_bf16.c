@@ -47,9 +47,13 @@ static void f32_to_bf16_avx512(const float *src, unsigned short *dst, long count
 
 void ssm_f32_to_bf16(const float *src, unsigned short *dst, long count) {
 #if defined(__x86_64__)
-    static int avx512 = -1;  // decided once; racing first callers store the same value
+    static int avx512 = -1;  // decided once (ssm_cpu_detect: cpuid and XGETBV); racing first callers store the same value
     int wide = __atomic_load_n(&avx512, __ATOMIC_RELAXED);
-    if (wide < 0) __atomic_store_n(&avx512, wide = __builtin_cpu_supports("avx512f") != 0, __ATOMIC_RELAXED);
+    if (wide < 0) {
+        ssm_cpu_features f;
+        ssm_cpu_detect(&f);
+        __atomic_store_n(&avx512, wide = f.avx512f && f.os_zmm, __ATOMIC_RELAXED);
+    }
     if (wide) { f32_to_bf16_avx512(src, dst, count); return; }
 #endif
     f32_to_bf16_scalar(src, dst, count);

@@ -40,13 +40,12 @@ public enum RateCalibration {
         var values = [[Float]](repeating: [], count: parameters.count)  // per tensor, the steps calibrated so far
         for s in 0..<(eachStep ? steps : 1) {
             var meanSquares = [Double](repeating: 0, count: parameters.count)
+            // To θ_s with the rates of the steps before (none at s = 0).
+            var before = try s > 0 ? OnlineOptimiser(model: model, rates: LearnedStepRates(parameterNames: names, values: values)) : nil
+            before?.plainBCE = plainBCE
             for ep in episodes {
                 try PairGradients.require(ep.support, "support of \(ep.organ)")
-                if s > 0 {  // to θ_s with the rates of the steps before
-                    var before = try OnlineOptimiser(model: model, rates: try LearnedStepRates(parameterNames: names, values: values))
-                    before.plainBCE = plainBCE
-                    for k in 0..<s { _ = before.step(k, on: ep.support) }
-                }
+                for k in 0..<s { _ = before?.step(k, on: ep.support) }
                 let (_, grads) = PairGradients.meanLoss(ep.support, model: model, parameters: parameters, plainBCE: plainBCE)
                 for (t, g) in grads.enumerated() {
                     meanSquares[t] += g.data.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(g.count, 1)) / Double(episodes.count)

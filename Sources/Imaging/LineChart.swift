@@ -41,11 +41,11 @@ public enum LineChart {
         text(&image, format(hi0), x: 2, y: py(hi0) - 3, axis)
         text(&image, format(lo0), x: 2, y: py(lo0) - 3, axis)
         text(&image, "1", x: left - 2, y: bottom + 8, axis)
-        text(&image, String(count), x: right - 4 * String(count).count, y: bottom + 8, axis)
-        if let xLabel { text(&image, xLabel.uppercased(), x: (left + right - 8 * xLabel.count) / 2, y: bottom + 8, axis) }
+        text(&image, String(count), x: right - PixelFont.width(of: String(count)) / 2, y: bottom + 8, axis)
+        if let xLabel { text(&image, xLabel.uppercased(), x: (left + right - PixelFont.width(of: xLabel)) / 2, y: bottom + 8, axis) }
         // The legend, top right: a swatch and the label per labelled series.
         let labelled = series.filter { $0.label != nil }
-        let legendWidth = 8 * (labelled.map { $0.label!.count }.max() ?? 0) + 22
+        let legendWidth = (labelled.map { PixelFont.width(of: $0.label!) }.max() ?? 0) + 22
         for (k, s) in labelled.enumerated() {
             let y = top + 6 + 14 * k, x = right - legendWidth
             for dx in 0..<14 { for dy in -1...1 { image.setPixel(x: x + dx, y: y + 4 + dy, s.colour) } }
