@@ -59,16 +59,15 @@ fi
 declare -A rows=()
 add() { rows[$1]="${rows[$1]:+${rows[$1]},}$2=$3"; }
 for organ in "${ORGANS[@]}"; do
+  train "$WORK/sssam-$organ" "$organ" --no-meta  # first: PRETRAIN=1 starts the meta-trained variants from it
   if [[ "${FROM_ZOO:-0}" == 1 ]]; then
     id="ssmsam/mobile-$(entry_name "$organ")"
     "$SSMSAM" zoo list | grep -q "^$id@1.0.0" || "$SSMSAM" zoo install "zoo/ssmsam/mobile-$(entry_name "$organ")/1.0.0" | tail -1
     ssmsam_model="zoo:$id@1.0.0"
   else
-    if [[ "${PRETRAIN:-0}" == 1 ]]; then train "$WORK/sssam-$organ" "$organ" --no-meta; fi
     train "$WORK/ssmsam-$organ" "$organ" $(pretrained sssam) ${CALIBRATE:+--calibrate-rates "$CALIBRATE"} $(each_step)
     ssmsam_model="$WORK/ssmsam-$organ"
   fi
-  train "$WORK/sssam-$organ" "$organ" --no-meta
   if [[ "${NO_FMAD:-1}" == 1 ]]; then
     train "$WORK/sssam_no_fmad-$organ" "$organ" --no-meta --no-fmad
     train "$WORK/ssmsam_no_fmad-$organ" "$organ" --no-fmad $(pretrained sssam_no_fmad) ${CALIBRATE:+--calibrate-rates "$CALIBRATE"} $(each_step)
